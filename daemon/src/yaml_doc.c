@@ -1,0 +1,402 @@
+#include "yaml_doc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct fy_diag *collecting_diag(void)
+{
+    struct fy_diag_cfg dc;
+    fy_diag_cfg_default(&dc);
+    dc.fp = NULL;
+    dc.colorize = false;
+    struct fy_diag *d = fy_diag_create(&dc);
+    if (d)
+        fy_diag_set_collect_errors(d, true);
+    return d;
+}
+
+/* Moves libfyaml's collected errors into y's diags. */
+static void take_fy_errors(struct vigil_yaml *y, struct fy_diag *d)
+{
+    void *it = NULL;
+    struct fy_diag_error *e;
+    while ((e = fy_diag_errors_iterate(d, &it)) != NULL) {
+        vigil_diags_add(y->diags, y->file, e->line, e->column, "%s", e->msg);
+        y->errors++;
+    }
+}
+
+static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
+                     const char *text, size_t len, struct vigil_diags *diags)
+{
+    memset(y, 0, sizeof(*y));
+    y->diags = diags;
+    y->file = strdup(name);
+    if (!y->file)
+        return -1;
+
+    struct fy_diag *d = collecting_diag();
+    if (!d) {
+        vigil_diags_add(diags, name, 0, 0, "out of memory");
+        goto err_free_file;
+    }
+    struct fy_parse_cfg pc = {.flags = FYPCF_QUIET, .diag = d};
+    if (path) {
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            vigil_diags_add(diags, name, 0, 0, "cannot open: %s",
+                            strerror(errno));
+            goto err_free_diag;
+        }
+        fclose(f);
+        y->doc = fy_document_build_from_file(&pc, path);
+    } else {
+        y->doc = fy_document_build_from_string(&pc, text, len);
+    }
+    if (!y->doc) {
+        take_fy_errors(y, d);
+        if (!y->errors)
+            vigil_diags_add(diags, name, 0, 0, "cannot parse YAML");
+        goto err_free_diag;
+    }
+    fy_diag_destroy(d);
+    return 0;
+
+err_free_diag:
+    fy_diag_destroy(d);
+err_free_file:
+    free(y->file);
+    y->file = NULL;
+    return -1;
+}
+
+int vigil_yaml_load_file(struct vigil_yaml *y, const char *path,
+                         struct vigil_diags *diags)
+{
+    return yaml_load(y, path, path, NULL, 0, diags);
+}
+
+int vigil_yaml_load_string(struct vigil_yaml *y, const char *name,
+                           const char *text, size_t len,
+                           struct vigil_diags *diags)
+{
+    return yaml_load(y, name, NULL, text, len, diags);
+}
+
+void vigil_yaml_fini(struct vigil_yaml *y)
+{
+    if (y->doc)
+        fy_document_destroy(y->doc);
+    free(y->file);
+    y->doc = NULL;
+    y->file = NULL;
+}
+
+struct fy_node *vigil_yaml_root(const struct vigil_yaml *y)
+{
+    return y->doc ? fy_document_root(y->doc) : NULL;
+}
+
+void vigil_yaml_mark(struct fy_node *node, int *line, int *col)
+{
+    *line = 0;
+    *col = 0;
+    if (!node)
+        return;
+    struct fy_token *t = fy_node_get_scalar_token(node);
+    if (t) {
+        const struct fy_mark *m = fy_token_start_mark(t);
+        if (m) {
+            *line = m->line + 1;
+            *col = m->column + 1;
+            return;
+        }
+    }
+    /*
+     * libfyaml 0.7 has no public start mark for collections; its node
+     * reporter knows it, so ask it through a collecting diag.
+     */
+    struct fy_diag *d = collecting_diag();
+    if (!d)
+        return;
+    fy_diag_node_report(d, node, FYET_ERROR, "mark");
+    void *it = NULL;
+    struct fy_diag_error *e = fy_diag_errors_iterate(d, &it);
+    if (e) {
+        *line = e->line;
+        *col = e->column;
+    }
+    fy_diag_destroy(d);
+}
+
+void vigil_yaml_error(struct vigil_yaml *y, struct fy_node *node,
+                      const char *fmt, ...)
+{
+    int line, col;
+    vigil_yaml_mark(node, &line, &col);
+    va_list ap;
+    va_start(ap, fmt);
+    vigil_diags_vadd(y->diags, y->file, line, col, fmt, ap);
+    va_end(ap);
+    y->errors++;
+}
+
+bool vigil_yaml_is_map(struct vigil_yaml *y, struct fy_node *node,
+                       const char *what)
+{
+    if (node && fy_node_is_mapping(node))
+        return true;
+    vigil_yaml_error(y, node, "%s must be a mapping", what);
+    return false;
+}
+
+bool vigil_yaml_is_seq(struct vigil_yaml *y, struct fy_node *node,
+                       const char *what)
+{
+    if (node && fy_node_is_sequence(node))
+        return true;
+    vigil_yaml_error(y, node, "%s must be a list", what);
+    return false;
+}
+
+int vigil_yaml_map(struct vigil_yaml *y, struct fy_node *map, const char *what,
+                   const struct vigil_yaml_key *keys)
+{
+    for (const struct vigil_yaml_key *k = keys; k->name; k++)
+        *k->out = NULL;
+    if (!vigil_yaml_is_map(y, map, what))
+        return -1;
+
+    int rc = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(map, &it)) != NULL) {
+        struct fy_node *kn = fy_node_pair_key(p);
+        size_t klen;
+        const char *key = kn ? fy_node_get_scalar(kn, &klen) : NULL;
+        if (!key) {
+            vigil_yaml_error(y, kn, "%s: keys must be plain strings", what);
+            rc = -1;
+            continue;
+        }
+        const struct vigil_yaml_key *k = keys;
+        while (k->name &&
+               !(strlen(k->name) == klen && memcmp(k->name, key, klen) == 0))
+            k++;
+        if (!k->name) {
+            vigil_yaml_error(y, kn, "%s: unknown key '%.*s'", what, (int)klen,
+                             key);
+            rc = -1;
+            continue;
+        }
+        *k->out = fy_node_pair_value(p);
+    }
+    for (const struct vigil_yaml_key *k = keys; k->name; k++) {
+        if (k->required && !*k->out) {
+            vigil_yaml_error(y, map, "%s: missing required key '%s'", what,
+                             k->name);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+const char *vigil_yaml_scalar(struct vigil_yaml *y, struct fy_node *node,
+                              const char *what, size_t *len)
+{
+    const char *s = NULL;
+    if (node && fy_node_is_scalar(node))
+        s = fy_node_get_scalar(node, len);
+    if (!s) {
+        vigil_yaml_error(y, node, "%s must be a single value", what);
+        return NULL;
+    }
+    return s;
+}
+
+int vigil_yaml_str(struct vigil_yaml *y, struct fy_node *node, const char *what,
+                   char **out)
+{
+    size_t len;
+    const char *s = vigil_yaml_scalar(y, node, what, &len);
+    if (!s)
+        return -1;
+    *out = strndup(s, len);
+    return *out ? 0 : -1;
+}
+
+/* Copies a scalar into buf as a C string; -1 when it does not fit. */
+static int scalar_cstr(struct vigil_yaml *y, struct fy_node *node,
+                       const char *what, char *buf, size_t size)
+{
+    size_t len;
+    const char *s = vigil_yaml_scalar(y, node, what, &len);
+    if (!s)
+        return -1;
+    if (len >= size) {
+        vigil_yaml_error(y, node, "%s: value too long", what);
+        return -1;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+int vigil_yaml_int(struct vigil_yaml *y, struct fy_node *node, const char *what,
+                   long long min, long long max, long long *out)
+{
+    char buf[64];
+    if (scalar_cstr(y, node, what, buf, sizeof(buf)) < 0)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno || end == buf || *end) {
+        vigil_yaml_error(y, node, "%s must be an integer, not '%s'", what, buf);
+        return -1;
+    }
+    if (v < min || v > max) {
+        vigil_yaml_error(y, node, "%s must be between %lld and %lld", what, min,
+                         max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int vigil_yaml_double(struct vigil_yaml *y, struct fy_node *node,
+                      const char *what, double *out)
+{
+    char buf[64];
+    if (scalar_cstr(y, node, what, buf, sizeof(buf)) < 0)
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (errno || end == buf || *end || !isfinite(v)) {
+        vigil_yaml_error(y, node, "%s must be a number, not '%s'", what, buf);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int vigil_yaml_bool(struct vigil_yaml *y, struct fy_node *node,
+                    const char *what, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", NULL};
+    static const char *const no[] = {"false", "no", "off", NULL};
+    char buf[16];
+    if (scalar_cstr(y, node, what, buf, sizeof(buf)) < 0)
+        return -1;
+    for (int i = 0; yes[i]; i++) {
+        if (strcasecmp(buf, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(buf, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    vigil_yaml_error(y, node, "%s must be true or false, not '%s'", what, buf);
+    return -1;
+}
+
+int vigil_parse_duration(const char *s, size_t len, uint64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000},
+                 {NULL, 0}};
+    uint64_t total = 0;
+    size_t i = 0;
+    if (len == 0)
+        return -1;
+    while (i < len) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        uint64_t n = 0;
+        while (i < len && isdigit((unsigned char)s[i])) {
+            if (n > UINT64_MAX / 10 - 10)
+                return -1;
+            n = n * 10 + (uint64_t)(s[i++] - '0');
+        }
+        size_t u = i;
+        while (i < len && isalpha((unsigned char)s[i]))
+            i++;
+        int k = 0;
+        while (units[k].unit && !(strlen(units[k].unit) == i - u &&
+                                  memcmp(units[k].unit, s + u, i - u) == 0))
+            k++;
+        if (!units[k].unit || n > (UINT64_MAX - total) / units[k].ms)
+            return -1;
+        total += n * units[k].ms;
+    }
+    *ms = total;
+    return 0;
+}
+
+int vigil_yaml_duration(struct vigil_yaml *y, struct fy_node *node,
+                        const char *what, uint64_t *ms)
+{
+    size_t len;
+    const char *s = vigil_yaml_scalar(y, node, what, &len);
+    if (!s)
+        return -1;
+    if (vigil_parse_duration(s, len, ms) < 0) {
+        vigil_yaml_error(y, node,
+                         "%s must be a duration such as 10s, 5m, 4h or 7d, "
+                         "not '%.*s'",
+                         what, (int)len, s);
+        return -1;
+    }
+    return 0;
+}
+
+void vigil_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+int vigil_yaml_strv(struct vigil_yaml *y, struct fy_node *node,
+                    const char *what, char ***out, size_t *n)
+{
+    size_t count = 1;
+    bool seq = node && fy_node_is_sequence(node);
+    if (seq)
+        count = (size_t)fy_node_sequence_item_count(node);
+    char **v = calloc(count + 1, sizeof(*v));
+    if (!v)
+        return -1;
+    if (!seq) {
+        if (vigil_yaml_str(y, node, what, &v[0]) < 0)
+            goto err_free;
+    } else {
+        void *it = NULL;
+        struct fy_node *item;
+        size_t i = 0;
+        while ((item = fy_node_sequence_iterate(node, &it)) && i < count) {
+            if (vigil_yaml_str(y, item, what, &v[i]) < 0)
+                goto err_free;
+            i++;
+        }
+    }
+    *out = v;
+    if (n)
+        *n = count;
+    return 0;
+
+err_free:
+    vigil_strv_free(v);
+    return -1;
+}
