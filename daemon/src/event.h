@@ -84,7 +84,10 @@ int vigil_event_add(struct vigil_event *ev, struct vigil_sv name,
                     struct vigil_sv value, enum vigil_field_kind kind,
                     bool escaped);
 
-/* Copies bytes into the scratch arena; NULL when out of memory. */
+/*
+ * Copies len bytes into the scratch arena and NUL-terminates them; with
+ * bytes NULL it only reserves len + 1 bytes. NULL when out of memory.
+ */
 char *vigil_event_scratch(struct vigil_event *ev, const char *bytes,
                           size_t len);
 
