@@ -8,17 +8,14 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "batch.h"
 #include "counter_store.h"
-#include "support.h"
+#include "redis_server.h"
 
 #define NS "t"
 #define GROUP "g"
@@ -42,75 +39,42 @@ static const struct vigil_counter_def defs[] = {
 };
 
 /* The fixture: one redis-server per test, one connection, one store. */
-static pid_t redis_pid = -1;
-static int redis_port;
-static redisContext *ctx;
-static struct vigil_counter_store *store;
+static struct {
+    struct vigil_test_redis *redis;
+    redisContext *ctx;
+    struct vigil_counter_store *store;
+} fx;
 static int64_t now_ms;
-static int64_t t0; /* a minute boundary an hour ago, in ms */
+static int64_t t0; /* a minute boundary about an hour ago, in ms */
 
 static redisContext *connect_redis(void)
 {
     char err[256];
-    redisContext *c = vigil_counter_store_connect("127.0.0.1", redis_port, 2000,
-                                                  err, sizeof(err));
+    redisContext *c = vigil_counter_store_connect(
+        vigil_test_redis_host(fx.redis), vigil_test_redis_port(fx.redis), 2000,
+        err, sizeof(err));
     cr_assert_not_null(c, "%s", err);
     return c;
 }
 
-static void start_redis(void)
-{
-    redis_port = vigil_test_free_port();
-    cr_assert_gt(redis_port, 0);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", redis_port);
-    redis_pid = fork();
-    cr_assert_geq(redis_pid, 0);
-    if (redis_pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        execlp("redis-server", "redis-server", "--port", port, "--bind",
-               "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize",
-               "no", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        struct timeval tv = {0, 100000};
-        redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            bool up = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            redisFree(c);
-            if (up)
-                return;
-        } else if (c) {
-            redisFree(c);
-        }
-        usleep(10000);
-    }
-    cr_assert_fail("redis-server did not start on port %d", redis_port);
-}
-
 static void setup(void)
 {
-    start_redis();
-    ctx = connect_redis();
+    fx.redis = vigil_test_redis_start(NULL);
+    cr_assert_not_null(fx.redis);
+    fx.ctx = connect_redis();
     struct vigil_counter_store_config cfg = {.ns = NS, .group = GROUP};
-    store = vigil_counter_store_create(&cfg);
-    cr_assert_not_null(store);
+    fx.store = vigil_counter_store_create(&cfg);
+    cr_assert_not_null(fx.store);
     now_ms = (int64_t)time(NULL) * 1000;
     t0 = (now_ms / 60000) * 60000 - 3600 * 1000 + 60000;
 }
 
 static void teardown(void)
 {
-    vigil_counter_store_destroy(store);
-    if (ctx)
-        redisFree(ctx);
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
-    }
+    vigil_counter_store_destroy(fx.store);
+    if (fx.ctx)
+        redisFree(fx.ctx);
+    vigil_test_redis_stop(fx.redis);
 }
 
 TestSuite(counter_store, .init = setup, .fini = teardown);
@@ -139,9 +103,9 @@ static redisReply *cmd(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(ctx, fmt, ap);
+    redisReply *r = redisvCommand(fx.ctx, fmt, ap);
     va_end(ap);
-    cr_assert_not_null(r, "%s", ctx->errstr);
+    cr_assert_not_null(r, "%s", fx.ctx->errstr);
     return r;
 }
 
@@ -150,7 +114,7 @@ static int64_t cmd_int(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(ctx, fmt, ap);
+    redisReply *r = redisvCommand(fx.ctx, fmt, ap);
     va_end(ap);
     cr_assert_not_null(r);
     int64_t v = -999;
@@ -169,7 +133,7 @@ static double cmd_double(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(ctx, fmt, ap);
+    redisReply *r = redisvCommand(fx.ctx, fmt, ap);
     va_end(ap);
     cr_assert_not_null(r);
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
@@ -181,8 +145,8 @@ static double cmd_double(const char *fmt, ...)
 static void flush_ok(struct vigil_batch *b)
 {
     struct vigil_flush_result res = {0};
-    int rc = vigil_counter_store_flush(store, ctx, b, &res);
-    cr_assert_eq(rc, 0, "%s", vigil_counter_store_error(store));
+    int rc = vigil_counter_store_flush(fx.store, fx.ctx, b, &res);
+    cr_assert_eq(rc, 0, "%s", vigil_counter_store_error(fx.store));
     cr_assert(res.accepted, "batch rejected");
     cr_assert_eq(res.failed_ops, 0, "%s", res.first_error);
     vigil_flush_result_fini(&res);
@@ -239,12 +203,12 @@ static char *snapshot(void)
 Test(counter_store, loads_the_script_under_its_embedded_sha1)
 {
     struct vigil_counter_store_cmd c;
-    cr_assert_eq(vigil_counter_store_build_load(store, &c), 0);
-    redisReply *r = redisCommandArgv(ctx, c.argc, c.argv, c.argvlen);
+    cr_assert_eq(vigil_counter_store_build_load(fx.store, &c), 0);
+    redisReply *r = redisCommandArgv(fx.ctx, c.argc, c.argv, c.argvlen);
     cr_assert_not_null(r);
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert_str_eq(r->str, vigil_counter_store_script_sha());
-    cr_assert_eq(vigil_counter_store_parse_load(store, r), 0);
+    cr_assert_eq(vigil_counter_store_parse_load(fx.store, r), 0);
     freeReplyObject(r);
 }
 
@@ -461,7 +425,7 @@ Test(counter_store, rejects_a_stale_batch_and_changes_nothing)
     cr_assert_eq(vigil_batch_offset(b, "events", 1, 3, 9), 0);
     cr_assert_eq(vigil_batch_offset(b, "events", 2, 0, 9), 0);
     struct vigil_flush_result res = {0};
-    cr_assert_eq(vigil_counter_store_flush(store, ctx, b, &res), 0);
+    cr_assert_eq(vigil_counter_store_flush(fx.store, fx.ctx, b, &res), 0);
     cr_assert_not(res.accepted);
     cr_assert_eq(res.n_stored, 3);
     cr_assert_str_eq(res.stored[0].topic, "events");
@@ -489,7 +453,7 @@ Test(counter_store, rejects_a_retry_of_a_batch_that_already_landed)
                  1);
     flush_ok(b);
     struct vigil_flush_result res = {0};
-    cr_assert_eq(vigil_counter_store_flush(store, ctx, b, &res), 0);
+    cr_assert_eq(vigil_counter_store_flush(fx.store, fx.ctx, b, &res), 0);
     cr_assert_not(res.accepted);
     cr_assert_eq(res.stored[0].stored, 12); /* = the batch's next: landed */
     cr_assert_eq(cmd_int("GET vigil:{" NS "}:c:auth_failures:%lld",
@@ -673,8 +637,8 @@ Test(counter_store, applies_a_batch_of_many_partitions_and_counters)
         for (int p = t; p < N_PARTS; p += 3)
             parts[n++] = p / 3;
         parts[n++] = 9999; /* never stored */
-        cr_assert_eq(vigil_counter_store_get_offsets(ctx, NS, GROUP, topics[t],
-                                                     parts, n, offs),
+        cr_assert_eq(vigil_counter_store_get_offsets(fx.ctx, NS, GROUP,
+                                                     topics[t], parts, n, offs),
                      0);
         for (size_t i = 0; i + 1 < n; i++)
             cr_assert_eq(offs[i], parts[i] * 3 + t + 1);
@@ -695,7 +659,7 @@ Test(counter_store, skips_and_reports_ops_redis_refuses_but_advances)
     cr_assert_eq(vigil_batch_count_key(b, C_BY_SRC, t0, sv("k"), 2), 0);
     cr_assert_eq(vigil_batch_offset(b, "events", 0, VIGIL_OFFSET_UNSET, 9), 0);
     struct vigil_flush_result res = {0};
-    cr_assert_eq(vigil_counter_store_flush(store, ctx, b, &res), 0);
+    cr_assert_eq(vigil_counter_store_flush(fx.store, fx.ctx, b, &res), 0);
     cr_assert(res.accepted);
     cr_assert_eq(res.failed_ops, 1);
     cr_assert(strstr(res.first_error, "WRONGTYPE"), "%s", res.first_error);
@@ -710,14 +674,14 @@ Test(counter_store, reads_stored_offsets_for_seeking)
 {
     int32_t parts[] = {0, 1, 2};
     int64_t offs[3];
-    cr_assert_eq(vigil_counter_store_get_offsets(ctx, NS, GROUP, "events",
+    cr_assert_eq(vigil_counter_store_get_offsets(fx.ctx, NS, GROUP, "events",
                                                  parts, 3, offs),
                  0);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(offs[i], VIGIL_OFFSET_UNSET);
     cr_assert_eq(cmd_int("HSET vigil:{" NS "}:offsets:" GROUP " events:1 77"),
                  1);
-    cr_assert_eq(vigil_counter_store_get_offsets(ctx, NS, GROUP, "events",
+    cr_assert_eq(vigil_counter_store_get_offsets(fx.ctx, NS, GROUP, "events",
                                                  parts, 3, offs),
                  0);
     cr_assert_eq(offs[0], VIGIL_OFFSET_UNSET);
@@ -755,21 +719,22 @@ static void on_flush(redisAsyncContext *ac, void *reply, void *priv)
 Test(counter_store, runs_on_the_libev_async_adapter)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    redisAsyncContext *ac = redisAsyncConnect("127.0.0.1", redis_port);
+    redisAsyncContext *ac = redisAsyncConnect(vigil_test_redis_host(fx.redis),
+                                              vigil_test_redis_port(fx.redis));
     cr_assert_not_null(ac);
     cr_assert_eq(ac->err, 0);
     cr_assert_eq(redisLibevAttach(loop, ac), REDIS_OK);
 
-    struct async_run run = {.store = store, .batch = new_batch()};
+    struct async_run run = {.store = fx.store, .batch = new_batch()};
     cr_assert_eq(vigil_batch_count(run.batch, C_PLAIN, t0, 5), 0);
     cr_assert_eq(
         vigil_batch_offset(run.batch, "events", 3, VIGIL_OFFSET_UNSET, 50), 0);
     struct vigil_counter_store_cmd c;
-    cr_assert_eq(vigil_counter_store_build_load(store, &c), 0);
+    cr_assert_eq(vigil_counter_store_build_load(fx.store, &c), 0);
     cr_assert_eq(
         redisAsyncCommandArgv(ac, on_load, &run, c.argc, c.argv, c.argvlen),
         REDIS_OK);
-    cr_assert_eq(vigil_counter_store_build(store, run.batch, &c), 0);
+    cr_assert_eq(vigil_counter_store_build(fx.store, run.batch, &c), 0);
     cr_assert_eq(
         redisAsyncCommandArgv(ac, on_flush, &run, c.argc, c.argv, c.argvlen),
         REDIS_OK);
@@ -777,8 +742,8 @@ Test(counter_store, runs_on_the_libev_async_adapter)
     ev_loop_destroy(loop);
 
     cr_assert_eq(run.replies, 2);
-    cr_assert_eq(run.load_rc, 0, "%s", vigil_counter_store_error(store));
-    cr_assert_eq(run.flush_rc, 0, "%s", vigil_counter_store_error(store));
+    cr_assert_eq(run.load_rc, 0, "%s", vigil_counter_store_error(fx.store));
+    cr_assert_eq(run.flush_rc, 0, "%s", vigil_counter_store_error(fx.store));
     cr_assert(run.res.accepted);
     cr_assert_eq(cmd_int("GET vigil:{" NS "}:c:auth_failures:%lld",
                          (long long)bucket10(t0)),
