@@ -87,7 +87,9 @@ local function bin_of(d)
 end
 
 local function pair(open, stats, within, key, a, e, t)
-    local start = tonumber(redis.call('HGET', open, key))
+    local start = run('HGET', open, key)
+    if type(start) ~= 'string' then start = nil end
+    start = tonumber(start)
     local early = tonumber(a)
     if early and (not start or early < start) then start = early end
     if e == '' then
