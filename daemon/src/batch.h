@@ -74,7 +74,7 @@ struct vigil_batch_group {
     int64_t bucket; /* epoch s; 0 for VIGIL_ROLE_PAIR_OPEN */
     uint32_t counter;
     uint32_t role;  /* enum vigil_batch_role */
-    int64_t count;  /* COUNT, SUM_COUNT: the delta */
+    int64_t count;  /* COUNT, SUM_COUNT: the delta (SUM: same, unused) */
     double sum;     /* SUM: the delta */
     uint32_t first; /* first entry (keys, values) or VIGIL_BATCH_NONE */
     uint32_t n_entries;
