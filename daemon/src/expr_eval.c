@@ -272,13 +272,14 @@ static void put(char *buf, size_t size, size_t *at, const char *fmt, ...)
         *at += (size_t)n;
 }
 
-/* The shortest %g that reads back as the same double. */
+/* The shortest %g that reads back as the same double, without exponent
+ * when one is short enough. */
 static void put_number(char *buf, size_t size, size_t *at, double v)
 {
     char tmp[40];
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
+        if (strtod(tmp, NULL) == v && !strchr(tmp, 'e'))
             break;
     }
     put(buf, size, at, "%s", tmp);
