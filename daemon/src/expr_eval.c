@@ -272,17 +272,26 @@ static void put(char *buf, size_t size, size_t *at, const char *fmt, ...)
         *at += (size_t)n;
 }
 
-/* The shortest %g that reads back as the same double, without exponent
- * when one is short enough. */
+/* The shortest text without exponent that reads back as the same double. */
 static void put_number(char *buf, size_t size, size_t *at, double v)
 {
-    char tmp[40];
+    char tmp[400];
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v && !strchr(tmp, 'e'))
-            break;
+        if (strtod(tmp, NULL) == v && !strchr(tmp, 'e')) {
+            put(buf, size, at, "%s", tmp);
+            return;
+        }
     }
-    put(buf, size, at, "%s", tmp);
+    /* Very small or large: plain decimals, which the parsers read back. */
+    for (int prec = 0; prec <= 70; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*f", prec, v);
+        if (strtod(tmp, NULL) == v) {
+            put(buf, size, at, "%s", tmp);
+            return;
+        }
+    }
+    put(buf, size, at, "%.17g", v);
 }
 
 size_t vigil_expr_format_duration(uint64_t ms, char *buf, size_t size)
