@@ -933,6 +933,9 @@ Test(threshold, formats_back_to_text)
     th = threshold("< 0.1");
     vigil_threshold_format(&th, buf, sizeof(buf));
     cr_assert_str_eq(buf, "< 0.1");
+    th = threshold("> 0.0000001");
+    vigil_threshold_format(&th, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "> 0.0000001");
     cr_assert_str_eq(vigil_threshold_op_name(VIGIL_THRESHOLD_NE), "!=");
 }
 
@@ -945,4 +948,22 @@ Test(expr, worst_case_stack_growth_is_an_error_not_an_overflow)
     cr_assert_null(vigil_expr_compile(s, strlen(s), &err));
     cr_assert_str_eq(err.msg, "expression too complex");
     free(s);
+}
+
+Test(expr, formatted_queries_compile_back_to_the_same_query)
+{
+    static const char *const srcs[] = {
+        "pctl(t, 1h, 0.00001)", "pctl(t, 1h, 99.99)",
+        "topk(s, 1h30m, 7, offset=1w1d)", "rate(c, 61001ms)"};
+    for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+        struct vigil_expr *e = compile(srcs[i]);
+        char buf[256];
+        vigil_expr_query_format(vigil_expr_query(e, 0), buf, sizeof(buf));
+        struct vigil_expr *again = compile(buf);
+        cr_assert(vigil_expr_query_same(vigil_expr_query(e, 0),
+                                        vigil_expr_query(again, 0)),
+                  "%s -> %s", srcs[i], buf);
+        vigil_expr_destroy(again);
+        vigil_expr_destroy(e);
+    }
 }
