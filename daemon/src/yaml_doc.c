@@ -29,6 +29,23 @@ static void take_fy_errors(struct vigil_yaml *y, struct fy_diag *d)
     }
 }
 
+/*
+ * A document's root, or NULL when the document is empty: libfyaml gives an
+ * empty document ("---" and nothing else) a null scalar without a token.
+ */
+static struct fy_node *doc_root(struct fy_document *doc)
+{
+    struct fy_node *root = doc ? fy_document_root(doc) : NULL;
+    if (root && fy_node_is_scalar(root) && !fy_node_get_scalar_token(root))
+        return NULL;
+    return root;
+}
+
+/*
+ * Parses exactly one document. An empty stream (nothing but blanks and
+ * comments) gives an empty document whose root is NULL; a second document
+ * is an error, since silently ignoring it would drop configuration.
+ */
 static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
                      const char *text, size_t len, struct vigil_diags *diags)
 {
@@ -52,19 +69,47 @@ static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
             goto err_free_diag;
         }
         fclose(f);
-        y->doc = fy_document_build_from_file(&pc, path);
-    } else {
-        y->doc = fy_document_build_from_string(&pc, text, len);
     }
-    if (!y->doc) {
+    struct fy_parser *fyp = fy_parser_create(&pc);
+    if (!fyp) {
+        vigil_diags_add(diags, name, 0, 0, "out of memory");
+        goto err_free_diag;
+    }
+    int rc = path ? fy_parser_set_input_file(fyp, path)
+                  : fy_parser_set_string(fyp, len ? text : "", len);
+    if (rc == 0)
+        y->doc = fy_parse_load_document(fyp);
+    bool stream_error = rc != 0 || fy_parser_get_stream_error(fyp);
+    if (!y->doc && !stream_error)
+        y->doc = fy_document_create(&pc);
+    if (y->doc && !stream_error && doc_root(y->doc)) {
+        /* Empty trailing documents ("---" at the end) are harmless. */
+        struct fy_document *extra;
+        while ((extra = fy_parse_load_document(fyp)) != NULL) {
+            struct fy_node *root = doc_root(extra);
+            if (root)
+                vigil_yaml_error(y, root,
+                                 "only one YAML document is allowed per file");
+            fy_parse_document_destroy(fyp, extra);
+            if (root)
+                break;
+        }
+        stream_error = fy_parser_get_stream_error(fyp);
+    }
+    fy_parser_destroy(fyp);
+    if (!y->doc || stream_error || y->errors) {
         take_fy_errors(y, d);
         if (!y->errors)
             vigil_diags_add(diags, name, 0, 0, "cannot parse YAML");
-        goto err_free_diag;
+        goto err_free_doc;
     }
     fy_diag_destroy(d);
     return 0;
 
+err_free_doc:
+    if (y->doc)
+        fy_document_destroy(y->doc);
+    y->doc = NULL;
 err_free_diag:
     fy_diag_destroy(d);
 err_free_file:
@@ -97,7 +142,7 @@ void vigil_yaml_fini(struct vigil_yaml *y)
 
 struct fy_node *vigil_yaml_root(const struct vigil_yaml *y)
 {
-    return y->doc ? fy_document_root(y->doc) : NULL;
+    return doc_root(y->doc);
 }
 
 void vigil_yaml_mark(struct fy_node *node, int *line, int *col)
