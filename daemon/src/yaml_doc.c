@@ -145,6 +145,22 @@ struct fy_node *vigil_yaml_root(const struct vigil_yaml *y)
     return doc_root(y->doc);
 }
 
+/* The mark libfyaml's node reporter gives a collection; 0, 0 if none. */
+static void reported_mark(struct fy_node *node, int *line, int *col)
+{
+    struct fy_diag *d = collecting_diag();
+    if (!d)
+        return;
+    fy_diag_node_report(d, node, FYET_ERROR, "mark");
+    void *it = NULL;
+    struct fy_diag_error *e = fy_diag_errors_iterate(d, &it);
+    if (e) {
+        *line = e->line;
+        *col = e->column;
+    }
+    fy_diag_destroy(d);
+}
+
 void vigil_yaml_mark(struct fy_node *node, int *line, int *col)
 {
     *line = 0;
@@ -157,24 +173,42 @@ void vigil_yaml_mark(struct fy_node *node, int *line, int *col)
         if (m) {
             *line = m->line + 1;
             *col = m->column + 1;
-            return;
         }
+        return;
     }
     /*
      * libfyaml 0.7 has no public start mark for collections; its node
-     * reporter knows it, so ask it through a collecting diag.
+     * reporter knows it, so ask it through a collecting diag. It gives up
+     * when the collection ends in an empty value ("a:"); a block
+     * collection starts where its first entry does, so use that then.
      */
-    struct fy_diag *d = collecting_diag();
-    if (!d)
+    if (fy_node_is_mapping(node) || fy_node_is_sequence(node)) {
+        reported_mark(node, line, col);
+        if (*line > 0)
+            return;
+        struct fy_node *first = NULL;
+        if (fy_node_is_mapping(node)) {
+            struct fy_node_pair *p = fy_node_mapping_get_by_index(node, 0);
+            first = p ? fy_node_pair_key(p) : NULL;
+        } else {
+            first = fy_node_sequence_get_by_index(node, 0);
+        }
+        if (first)
+            vigil_yaml_mark(first, line, col);
         return;
-    fy_diag_node_report(d, node, FYET_ERROR, "mark");
-    void *it = NULL;
-    struct fy_diag_error *e = fy_diag_errors_iterate(d, &it);
-    if (e) {
-        *line = e->line;
-        *col = e->column;
     }
-    fy_diag_destroy(d);
+    /* An empty value ("key:" and nothing) has no token: use its key. */
+    struct fy_node *parent = fy_node_get_parent(node);
+    if (parent && fy_node_is_mapping(parent)) {
+        void *it = NULL;
+        struct fy_node_pair *p;
+        while ((p = fy_node_mapping_iterate(parent, &it)) != NULL) {
+            if (fy_node_pair_value(p) == node) {
+                vigil_yaml_mark(fy_node_pair_key(p), line, col);
+                return;
+            }
+        }
+    }
 }
 
 void vigil_yaml_error(struct vigil_yaml *y, struct fy_node *node,
