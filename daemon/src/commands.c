@@ -8,7 +8,7 @@
 
 const struct vigil_command vigil_commands[] = {
     {"run", NULL, "run -c vigil.yaml", "the daemon (default)"},
-    {"check", NULL, "check -c vigil.yaml",
+    {"check", vigil_cmd_check, "check -c vigil.yaml [--print]",
      "validate config, rules and indicators"},
     {"test", NULL, "test [-c vigil.yaml] [FILES...]",
      "run the tests: blocks of rule and indicator files"},

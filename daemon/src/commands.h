@@ -17,6 +17,9 @@ struct vigil_command {
     const char *summary;
 };
 
+/* vigild check: validate the config (cmd_check.c). */
+int vigil_cmd_check(int argc, char **argv);
+
 /* The table of subcommands, ending with a NULL name. */
 extern const struct vigil_command vigil_commands[];
 
