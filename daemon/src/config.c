@@ -370,11 +370,11 @@ static void drop_str(struct loader *l, char *s)
 
 /*
  * A string value: a scalar with ${ENV} expanded; "@path" is the contents
- * of that file (path expanded and resolved; "@@" is a literal '@').
- * *out is a heap string; errors are reported on node.
+ * of that file (path expanded and resolved; "@@" is a literal '@') unless
+ * at_file is false. *out is a heap string; errors are reported on node.
  */
-static int get_str(struct loader *l, struct fy_node *node, const char *what,
-                   char **out)
+static int get_str_at(struct loader *l, struct fy_node *node, const char *what,
+                      bool at_file, char **out)
 {
     size_t len;
     const char *s = vigil_yaml_scalar(&l->y, node, what, &len);
@@ -384,9 +384,9 @@ static int get_str(struct loader *l, struct fy_node *node, const char *what,
         fail(l, node, "%s must not contain a NUL byte", what);
         return -1;
     }
-    if (len >= 2 && s[0] == '@' && s[1] == '@')
+    if (at_file && len >= 2 && s[0] == '@' && s[1] == '@')
         return expand_env(l, node, what, s + 1, len - 1, out);
-    if (len == 0 || s[0] != '@')
+    if (!at_file || len == 0 || s[0] != '@')
         return expand_env(l, node, what, s, len, out);
 
     char *rel;
@@ -408,6 +408,12 @@ static int get_str(struct loader *l, struct fy_node *node, const char *what,
     if (rc == 0)
         remember_secret(l, *out);
     return rc;
+}
+
+static int get_str(struct loader *l, struct fy_node *node, const char *what,
+                   char **out)
+{
+    return get_str_at(l, node, what, true, out);
 }
 
 /* get_str, then rejects "". */
@@ -1001,8 +1007,9 @@ static void load_events(struct loader *l, struct fy_node *node)
     } else if (!(e->format_name = strdup(defaults.events_format))) {
         fail_oom(l);
     }
+    /* A field name, where '@' is common (@timestamp): never an @file. */
     if (time_field)
-        get_str(l, time_field, "events.time_field", &e->time_field);
+        get_str_at(l, time_field, "events.time_field", false, &e->time_field);
     else if (!(e->time_field = strdup(defaults.events_time_field)))
         fail_oom(l);
     e->resolution_ms = defaults.events_resolution_ms;
