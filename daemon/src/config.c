@@ -547,6 +547,40 @@ static int get_map(struct loader *l, struct fy_node *node, const char *what,
     return rc;
 }
 
+/* A plain null ("key:", "~", "null"): the key is as good as absent. */
+static bool is_null(struct fy_node *node)
+{
+    if (!fy_node_is_scalar(node) || fy_node_get_style(node) != FYNS_PLAIN)
+        return false;
+    size_t len;
+    const char *s = fy_node_get_scalar(node, &len);
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    for (size_t i = 0; s && i < ARRAY_LEN(nulls); i++)
+        if (strlen(nulls[i]) == len && memcmp(nulls[i], s, len) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * vigil_yaml_map(), then null values count as absent, so that defaults
+ * apply ("dead_letter_topic: null"); a required key must have a value.
+ */
+static int load_map(struct loader *l, struct fy_node *node, const char *what,
+                    const struct vigil_yaml_key *keys)
+{
+    int rc = vigil_yaml_map(&l->y, node, what, keys);
+    for (const struct vigil_yaml_key *k = keys; k->name; k++) {
+        if (!*k->out || !is_null(*k->out))
+            continue;
+        if (k->required) {
+            fail(l, *k->out, "%s: '%s' has no value", what, k->name);
+            rc = -1;
+        }
+        *k->out = NULL;
+    }
+    return rc;
+}
+
 /* A duration that must be more than zero. */
 static int get_positive_duration(struct loader *l, struct fy_node *node,
                                  const char *what, uint64_t *ms)
@@ -832,7 +866,7 @@ static void load_kafka(struct loader *l, struct fy_node *node)
         {NULL, NULL, false},
     };
     k->present = true;
-    vigil_yaml_map(&l->y, node, "kafka", keys);
+    load_map(l, node, "kafka", keys);
 
     if (brokers) {
         char **list;
@@ -920,7 +954,7 @@ static void load_redis(struct loader *l, struct fy_node *node)
         {"command_timeout", &command_timeout, false},
         {NULL, NULL, false},
     };
-    vigil_yaml_map(&l->y, node, "redis", keys);
+    load_map(l, node, "redis", keys);
 
     if (url && get_nonempty(l, url, "redis.url", &r->url) == 0)
         parse_redis_url(l, url, r->url, r);
@@ -985,7 +1019,7 @@ static void load_events(struct loader *l, struct fy_node *node)
         {NULL, NULL, false},
     };
     if (node)
-        vigil_yaml_map(&l->y, node, "events", keys);
+        load_map(l, node, "events", keys);
 
     e->format = VIGIL_FORMAT_AUTO;
     if (format) {
@@ -1050,7 +1084,7 @@ static void load_http(struct loader *l, struct fy_node *node)
         {NULL, NULL, false},
     };
     if (node)
-        vigil_yaml_map(&l->y, node, "http", keys);
+        load_map(l, node, "http", keys);
 
     if (listen) {
         if (get_str(l, listen, "http.listen", &h->listen) == 0)
@@ -1230,7 +1264,7 @@ static void load_notifier(struct loader *l, struct fy_node *node, size_t idx,
                                     (notifier_keys[k].required & mask) == mask};
     }
     keys[nk] = (struct vigil_yaml_key){NULL, NULL, false};
-    vigil_yaml_map(&l->y, node, mwhat, keys);
+    load_map(l, node, mwhat, keys);
 
     if (val[NK_NAME]) {
         snprintf(key, sizeof(key), "%s.name", what);
@@ -1341,8 +1375,7 @@ static void load_route(struct loader *l, struct fy_node *node, size_t idx,
     r->repeat_ms = defaults.route_repeat_ms;
     r->group_wait_ms = defaults.route_group_wait_ms;
     r->cont = defaults.route_continue;
-    if (vigil_yaml_map(&l->y, node, what, keys) < 0 &&
-        !fy_node_is_mapping(node))
+    if (load_map(l, node, what, keys) < 0 && !fy_node_is_mapping(node))
         return;
     mark_pos(node, &r->pos);
 
@@ -1434,7 +1467,7 @@ static void load_plugins(struct loader *l, struct fy_node *node)
             {"config", &config, false},
             {NULL, NULL, false},
         };
-        vigil_yaml_map(&l->y, item, what, keys);
+        load_map(l, item, what, keys);
         char *rel;
         snprintf(key, sizeof(key), "%s.path", what);
         if (path && get_nonempty(l, path, key, &rel) == 0) {
@@ -1464,7 +1497,7 @@ static void load_matching(struct loader *l, struct fy_node *node)
         {NULL, NULL, false},
     };
     if (node)
-        vigil_yaml_map(&l->y, node, "matching", keys);
+        load_map(l, node, "matching", keys);
     m->match_limit = defaults.match_limit;
     m->depth_limit = defaults.depth_limit;
     m->vectorscan = defaults.vectorscan;
@@ -1509,8 +1542,7 @@ static void load_root(struct loader *l)
         {"matching", &matching, false},
         {NULL, NULL, false},
     };
-    if (vigil_yaml_map(&l->y, root, "config", keys) < 0 &&
-        !fy_node_is_mapping(root))
+    if (load_map(l, root, "config", keys) < 0 && !fy_node_is_mapping(root))
         return;
 
     /* Plugins first: events.format and notifier types may name them. */

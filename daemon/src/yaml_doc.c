@@ -173,6 +173,12 @@ void vigil_yaml_mark(struct fy_node *node, int *line, int *col)
         if (m) {
             *line = m->line + 1;
             *col = m->column + 1;
+            /* libfyaml marks a quoted scalar's text; the node starts at
+             * its opening quote. */
+            enum fy_node_style style = fy_node_get_style(node);
+            if ((style == FYNS_SINGLE_QUOTED || style == FYNS_DOUBLE_QUOTED) &&
+                *col > 1)
+                (*col)--;
         }
         return;
     }
