@@ -989,7 +989,11 @@ static void load_redis(struct loader *l, struct fy_node *node)
                               &r->command_timeout_ms);
 }
 
-/* The built-in event formats; see decode.h. */
+/*
+ * The built-in event formats, as decode.h's vigil_event_format_parse()
+ * names them. That function lives in decode.c, which is not part of
+ * vigil_core yet; call it here instead once it is.
+ */
 static int parse_event_format(const char *s, enum vigil_event_format *out)
 {
     static const struct {
