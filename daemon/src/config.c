@@ -1246,7 +1246,7 @@ static void load_notifier(struct loader *l, struct fy_node *node, size_t idx,
     unsigned mask = NT_ALL;
     snprintf(mwhat, sizeof(mwhat), "%s", what);
     struct fy_node *type = fy_node_mapping_lookup_by_string(node, "type", 4);
-    if (type) {
+    if (type && !is_null(type)) {
         mark_pos(type, &n->type_pos);
         snprintf(key, sizeof(key), "%s.type", what);
         if (parse_notifier_type(l, type, key, n) == 0) {

@@ -41,48 +41,150 @@ static struct fy_node *doc_root(struct fy_document *doc)
     return root;
 }
 
-/*
- * Parses exactly one document. An empty stream (nothing but blanks and
- * comments) gives an empty document whose root is NULL; a second document
- * is an error, since silently ignoring it would drop configuration.
- */
-static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
-                     const char *text, size_t len, struct vigil_diags *diags)
-{
-    memset(y, 0, sizeof(*y));
-    y->diags = diags;
-    y->file = strdup(name);
-    if (!y->file)
-        return -1;
+/* Files larger than this are not configuration. */
+#define YAML_MAX_BYTES (16u * 1024 * 1024)
 
+/* Reads path into a heap buffer (NUL-terminated); NULL with errno set. */
+static char *read_whole_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    errno = 0;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap > YAML_MAX_BYTES) {
+                errno = EFBIG;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f))
+                break;
+            fclose(f);
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+    }
+    int err = errno ? errno : ENOMEM;
+    free(buf);
+    fclose(f);
+    errno = err;
+    return NULL;
+}
+
+/*
+ * Offset of the first NUL byte or invalid UTF-8 sequence in s[0..len), or
+ * len. libfyaml silently ends the stream at some of them, which would drop
+ * the rest of the file without a word.
+ */
+static size_t first_bad_byte(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        if (c == 0)
+            return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (i + n >= len)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+/* Reports s[off] as "file:line:col: message" (col in bytes). */
+static void report_at_offset(struct vigil_yaml *y, const char *s, size_t off,
+                             const char *msg)
+{
+    int line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (s[i] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    vigil_diags_add(y->diags, y->file, line, col, "%s", msg);
+    y->errors++;
+}
+
+/*
+ * Parses exactly one document from buf[0..len) (heap; always consumed).
+ * An empty stream (nothing but blanks and comments) gives an empty
+ * document whose root is NULL; a second document is an error, since
+ * silently ignoring it would drop configuration.
+ */
+static int yaml_parse(struct vigil_yaml *y, char *buf, size_t len)
+{
+    size_t bad = first_bad_byte(buf, len);
+    if (bad < len) {
+        report_at_offset(y, buf, bad,
+                         buf[bad] ? "invalid UTF-8" : "NUL byte in YAML");
+        free(buf);
+        return -1;
+    }
     struct fy_diag *d = collecting_diag();
     if (!d) {
-        vigil_diags_add(diags, name, 0, 0, "out of memory");
-        goto err_free_file;
+        free(buf);
+        goto err_oom;
     }
     struct fy_parse_cfg pc = {.flags = FYPCF_QUIET, .diag = d};
-    if (path) {
-        FILE *f = fopen(path, "r");
-        if (!f) {
-            vigil_diags_add(diags, name, 0, 0, "cannot open: %s",
-                            strerror(errno));
-            goto err_free_diag;
-        }
-        fclose(f);
-    }
     struct fy_parser *fyp = fy_parser_create(&pc);
     if (!fyp) {
-        vigil_diags_add(diags, name, 0, 0, "out of memory");
-        goto err_free_diag;
+        free(buf);
+        fy_diag_destroy(d);
+        goto err_oom;
     }
-    int rc = path ? fy_parser_set_input_file(fyp, path)
-                  : fy_parser_set_string(fyp, len ? text : "", len);
-    if (rc == 0)
-        y->doc = fy_parse_load_document(fyp);
-    bool stream_error = rc != 0 || fy_parser_get_stream_error(fyp);
-    if (!y->doc && !stream_error)
+    /* The parser's input owns buf from here on, also on error. */
+    if (fy_parser_set_malloc_string(fyp, buf, len) < 0) {
+        free(buf);
+        fy_parser_destroy(fyp);
+        fy_diag_destroy(d);
+        goto err_oom;
+    }
+    y->doc = fy_parse_load_document(fyp);
+    bool failed = fy_parser_get_stream_error(fyp) || fy_diag_got_error(d);
+    if (!y->doc && !failed)
         y->doc = fy_document_create(&pc);
-    if (y->doc && !stream_error && doc_root(y->doc)) {
+    if (y->doc && !failed && doc_root(y->doc)) {
         /* Empty trailing documents ("---" at the end) are harmless. */
         struct fy_document *extra;
         while ((extra = fy_parse_load_document(fyp)) != NULL) {
@@ -94,24 +196,60 @@ static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
             if (root)
                 break;
         }
-        stream_error = fy_parser_get_stream_error(fyp);
+        failed = fy_parser_get_stream_error(fyp) || fy_diag_got_error(d);
     }
     fy_parser_destroy(fyp);
-    if (!y->doc || stream_error || y->errors) {
+    if (!y->doc || failed || y->errors) {
         take_fy_errors(y, d);
         if (!y->errors)
-            vigil_diags_add(diags, name, 0, 0, "cannot parse YAML");
-        goto err_free_doc;
+            vigil_diags_add(y->diags, y->file, 0, 0, "cannot parse YAML");
+        if (y->doc)
+            fy_document_destroy(y->doc);
+        y->doc = NULL;
+        fy_diag_destroy(d);
+        return -1;
     }
     fy_diag_destroy(d);
     return 0;
 
-err_free_doc:
-    if (y->doc)
-        fy_document_destroy(y->doc);
-    y->doc = NULL;
-err_free_diag:
-    fy_diag_destroy(d);
+err_oom:
+    vigil_diags_add(y->diags, y->file, 0, 0, "out of memory");
+    return -1;
+}
+
+static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
+                     const char *text, size_t len, struct vigil_diags *diags)
+{
+    memset(y, 0, sizeof(*y));
+    y->diags = diags;
+    y->file = strdup(name);
+    if (!y->file)
+        return -1;
+    char *buf;
+    if (path) {
+        buf = read_whole_file(path, &len);
+        if (!buf) {
+            if (errno == EFBIG)
+                vigil_diags_add(diags, name, 0, 0, "larger than 16 MiB");
+            else
+                vigil_diags_add(diags, name, 0, 0, "cannot open: %s",
+                                strerror(errno));
+            goto err_free_file;
+        }
+    } else {
+        buf = malloc(len + 1);
+        if (!buf) {
+            vigil_diags_add(diags, name, 0, 0, "out of memory");
+            goto err_free_file;
+        }
+        if (len)
+            memcpy(buf, text, len);
+        buf[len] = '\0';
+    }
+    if (yaml_parse(y, buf, len) < 0)
+        goto err_free_file;
+    return 0;
+
 err_free_file:
     free(y->file);
     y->file = NULL;

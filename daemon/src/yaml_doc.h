@@ -33,7 +33,11 @@ struct vigil_yaml {
 int vigil_yaml_load_file(struct vigil_yaml *y, const char *path,
                          struct vigil_diags *diags);
 
-/* Same from memory; name is used as the file name in messages. */
+/*
+ * Same from memory; name is used as the file name in messages. text is
+ * copied, so it need not outlive y. A NUL byte or invalid UTF-8 is an
+ * error (for files too) rather than a silently shortened document.
+ */
 int vigil_yaml_load_string(struct vigil_yaml *y, const char *name,
                            const char *text, size_t len,
                            struct vigil_diags *diags);

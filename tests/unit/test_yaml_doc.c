@@ -367,3 +367,44 @@ Test(yaml_doc, str_copies_and_scalar_rejects_collections)
     vigil_yaml_fini(&y);
     vigil_diags_fini(&d);
 }
+
+Test(yaml_doc, rejects_nul_bytes_and_invalid_utf8_instead_of_truncating)
+{
+    struct vigil_yaml y;
+    struct vigil_diags d = {0};
+    const char nul[] = "a: 1\nb: x\0c: 3\n";
+    cr_assert_eq(vigil_yaml_load_string(&y, "t.yaml", nul, sizeof(nul) - 1, &d),
+                 -1);
+    assert_one_diag(&d, "t.yaml:2:5: NUL byte in YAML");
+    vigil_diags_fini(&d);
+
+    const char *bad[] = {"a: 1\n# \xff\nb: 2\n", "a: \xc3\n",
+                         "a: \xed\xa0\x80\n", "a: \xc0\xaf\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        cr_assert_eq(
+            vigil_yaml_load_string(&y, "t.yaml", bad[i], strlen(bad[i]), &d),
+            -1, "text %zu", i);
+        cr_assert_eq(d.n, 1, "text %zu", i);
+        cr_assert_str_eq(d.v[0].msg, "invalid UTF-8");
+        vigil_diags_fini(&d);
+    }
+
+    const char *good = "a: \"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80\"\n";
+    cr_assert_eq(vigil_yaml_load_string(&y, "t.yaml", good, strlen(good), &d),
+                 0);
+    vigil_yaml_fini(&y);
+}
+
+Test(yaml_doc, reports_a_folder_given_as_a_file)
+{
+    char *dir = vigil_test_tmpdir("vigil-yaml");
+    cr_assert_not_null(dir);
+    struct vigil_yaml y;
+    struct vigil_diags d = {0};
+    cr_assert_eq(vigil_yaml_load_file(&y, dir, &d), -1);
+    cr_assert_eq(d.n, 1);
+    cr_assert_str_eq(d.v[0].msg, "cannot open: Is a directory");
+    vigil_diags_fini(&d);
+    vigil_test_rm_rf(dir);
+    free(dir);
+}
