@@ -843,26 +843,27 @@ static int parse_bsd_time(struct text *x, struct civil *c)
 }
 
 /*
- * A 3164 time has no year: the year of fallback, or the one before when
- * that puts it more than a day ahead (or on a Feb 29 that did not exist).
+ * A 3164 time has no year: the latest of next year, this year and last
+ * year (of fallback) that is at most a day ahead of fallback. Next year
+ * only wins across New Year with a fast sender clock; last year when the
+ * date is still to come this year, or is a Feb 29 this year lacks.
  */
 static void bsd_time(struct text *x, struct civil *c)
 {
-    int64_t ms;
-    /* Years 0..9999 only: keeps the arithmetic far from overflow. */
-    if (x->fallback < 0 || x->fallback >= INT64_C(253402300800000)) {
+    /* Years 0..9998 only: keeps the arithmetic far from overflow. */
+    if (x->fallback < 0 || x->fallback >= INT64_C(253370764800000)) {
         x->note = N_TIME;
         return;
     }
-    c->year = year_of(x->fallback);
-    if (civil_to_ms(c, &ms) < 0 || ms > x->fallback + MS_PER_DAY) {
-        c->year--;
-        if (civil_to_ms(c, &ms) < 0) {
-            x->note = N_TIME;
+    int64_t year = year_of(x->fallback);
+    for (c->year = year + 1; c->year >= year - 1; c->year--) {
+        int64_t ms;
+        if (civil_to_ms(c, &ms) == 0 && ms <= x->fallback + MS_PER_DAY) {
+            x->ev->time_ms = ms;
             return;
         }
     }
-    x->ev->time_ms = ms;
+    x->note = N_TIME;
 }
 
 static void skip_spaces(struct text *x)

@@ -9,7 +9,9 @@
  *    elements are validated but not flattened. Strings keep their escapes
  *    (`escaped` set only when the value holds a backslash). `message` is
  *    the conventional text field. The JSON is checked strictly: one object,
- *    nothing but whitespace around it, RFC 8259 grammar, UTF-8 strings.
+ *    nothing but whitespace around it, RFC 8259 grammar, UTF-8 strings
+ *    (raw control characters in strings are tolerated, as shippers emit
+ *    them).
  *  - syslog lines, RFC 3164 (`<PRI>Mmm dd hh:mm:ss host tag[pid]: msg`,
  *    PRI and host optional, an RFC 3339 timestamp accepted in place of the
  *    BSD one) and RFC 5424 (`<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD
@@ -79,7 +81,9 @@ void vigil_decoder_destroy(struct vigil_decoder *d);
  * or the syslog header, else fallback_ms (the Kafka timestamp, or now).
  * An RFC 3164 timestamp has no year and no zone: it is read as UTC in the
  * year of fallback_ms, or the year before when that would put it more than
- * a day after fallback_ms.
+ * a day after fallback_ms (or on a Feb 29 that year lacks), or the year
+ * after when that is at most a day ahead (a sender's "Jan  1 00:00:10"
+ * seen at 23:59:50 on Dec 31).
  *
  * Returns 0 with *reason NULL, or 0 with *reason a static note when
  * something was tolerated: "unparsable time field" (the time field or
