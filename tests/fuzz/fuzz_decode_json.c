@@ -82,7 +82,9 @@ struct oracle {
     char name[4096];
 };
 
-static void compare_members(struct oracle *o, const cJSON *obj, size_t plen);
+/* Members of obj, named under o->name[0..plen) unless top. */
+static void compare_members(struct oracle *o, const cJSON *obj, size_t plen,
+                            bool top);
 
 /* Compares cJSON item (named o->name[0..nlen)) with the next field. */
 static void compare_item(struct oracle *o, const cJSON *item, size_t nlen)
@@ -123,24 +125,25 @@ static void compare_item(struct oracle *o, const cJSON *item, size_t nlen)
         CHECK(f->kind == VIGIL_FIELD_OBJECT);
         CHECK(value.len >= 2 && value.ptr[0] == '{' &&
               value.ptr[value.len - 1] == '}');
-        compare_members(o, item, nlen);
+        compare_members(o, item, nlen, false);
     } else {
         CHECK(!"unknown cJSON type");
     }
 }
 
-static void compare_members(struct oracle *o, const cJSON *obj, size_t plen)
+static void compare_members(struct oracle *o, const cJSON *obj, size_t plen,
+                            bool top)
 {
     for (const cJSON *c = obj->child; c && !o->skip; c = c->next) {
         size_t klen = strlen(c->string);
-        size_t nlen = plen ? plen + 1 + klen : klen;
+        size_t nlen = top ? klen : plen + 1 + klen;
         if (nlen >= sizeof(o->name)) {
             o->skip = true;
             return;
         }
-        if (plen)
+        if (!top)
             o->name[plen] = '.';
-        memcpy(o->name + (plen ? plen + 1 : 0), c->string, klen);
+        memcpy(o->name + (top ? 0 : plen + 1), c->string, klen);
         compare_item(o, c, nlen);
     }
 }
@@ -171,7 +174,7 @@ static void check_against_cjson(struct vigil_event *ev, const char *p, size_t n)
     CHECK(root != NULL);
     CHECK(cJSON_IsObject(root));
     struct oracle o = {.ev = ev};
-    compare_members(&o, root, 0);
+    compare_members(&o, root, 0, true);
     if (!o.skip)
         CHECK(o.next == ev->n_fields);
     cJSON_Delete(root);

@@ -188,6 +188,17 @@ Test(decode, json_dotted_keys_and_nested_objects_name_alike)
     expect("host.name", "x");
 }
 
+/* Found by fuzz_decode_json: an empty key is a name of its own. */
+Test(decode, json_empty_keys_still_get_dotted_names)
+{
+    cr_assert_eq(decode("{\"\":{\"@timestamp\":\"x\",\"\":2}}"), 0);
+    expect_kind("", VIGIL_FIELD_OBJECT, "{\"@timestamp\":\"x\",\"\":2}");
+    expect(".@timestamp", "x");
+    expect_kind(".", VIGIL_FIELD_NUMBER, "2");
+    expect_absent("@timestamp");
+    cr_assert_eq(ev.time_ms, FALLBACK);
+}
+
 Test(decode, json_marks_escaped_strings_and_unescapes_on_demand)
 {
     cr_assert_eq(decode("{\"plain\":\"a/b c\",\"esc\":\"line\\nnext \\\"q\\\" "
