@@ -287,7 +287,7 @@ int vigil_parse_time(const char *s, size_t len, int64_t *ms)
 #define HIGHS UINT64_C(0x8080808080808080)
 
 /*
- * Whether p[0..n) is UTF-8 (no overlongs, surrogates or code points past
+ * Whether s[0..n) is UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF); *backslash tells whether it holds a '\\'. ASCII runs are
  * checked eight bytes at a time.
  */
@@ -301,8 +301,7 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash)
             uint64_t w;
             memcpy(&w, p + i, 8);
             uint64_t x = w ^ (ONES * '\\');
-            uint64_t has_bs = (x - ONES) & ~x & HIGHS;
-            if (((w & HIGHS) | has_bs) == 0) {
+            if ((((x - ONES) & ~x & HIGHS) | (w & HIGHS)) == 0) {
                 i += 8;
                 continue;
             }
@@ -315,25 +314,25 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash)
             continue;
         }
         size_t need;
-        unsigned lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+        unsigned min2 = 0x80, max2 = 0xBF; /* bounds of the second byte */
         if (c >= 0xC2 && c <= 0xDF) {
             need = 1;
         } else if (c >= 0xE0 && c <= 0xEF) {
             need = 2;
             if (c == 0xE0)
-                lo = 0xA0;
+                min2 = 0xA0;
             else if (c == 0xED)
-                hi = 0x9F;
+                max2 = 0x9F;
         } else if (c >= 0xF0 && c <= 0xF4) {
             need = 3;
             if (c == 0xF0)
-                lo = 0x90;
+                min2 = 0x90;
             else if (c == 0xF4)
-                hi = 0x8F;
+                max2 = 0x8F;
         } else {
             return false;
         }
-        if (n - i - 1 < need || p[i + 1] < lo || p[i + 1] > hi)
+        if (n - i - 1 < need || p[i + 1] < min2 || p[i + 1] > max2)
             return false;
         for (size_t k = 2; k <= need; k++) {
             if ((p[i + k] & 0xC0) != 0x80)
@@ -350,6 +349,7 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash)
 struct json_walk {
     struct vigil_event *ev;
     const char *js;
+    bool any_backslash; /* anywhere in js */
     const jsmntok_t *t;
     int n; /* tokens */
     const char *reason;
@@ -366,8 +366,7 @@ static bool is_json_ws(char c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* js[from..to) is blanks around exactly one sep (none when sep is 0). */
-static bool gap_ok(const char *js, int from, int to, char sep)
+static bool gap_blanks(const char *js, int from, int to, char sep)
 {
     if (from > to)
         return false;
@@ -381,6 +380,22 @@ static bool gap_ok(const char *js, int from, int to, char sep)
             from++;
     }
     return from == to;
+}
+
+/* Whether a string token holds an escape. */
+static inline bool escaped(const struct json_walk *w, const jsmntok_t *t)
+{
+    return w->any_backslash &&
+           memchr(w->js + t->start, '\\', (size_t)(t->end - t->start));
+}
+
+/* js[from..to) is blanks around exactly one sep (none when sep is 0). */
+static inline bool gap_ok(const char *js, int from, int to, char sep)
+{
+    /* Compact JSON first: nothing, or just the separator. */
+    if (to - from == (sep != 0))
+        return !sep || js[from] == sep;
+    return gap_blanks(js, from, to, sep);
 }
 
 /* Where a token's text starts and ends, quotes included. */
@@ -443,8 +458,8 @@ static int primitive_kind(const char *p, size_t n)
     }
 }
 
-static int walk_add(struct json_walk *w, struct vigil_sv name, int start,
-                    int end, enum vigil_field_kind kind, bool escaped)
+static inline int walk_add(struct json_walk *w, struct vigil_sv name, int start,
+                           int end, enum vigil_field_kind kind, bool escaped)
 {
     if (w->ev->n_fields >= VIGIL_EVENT_MAX_FIELDS)
         return walk_fail(w, R_FIELDS);
@@ -483,6 +498,29 @@ static int walk_name(struct json_walk *w, const struct vigil_sv *prefix,
 static int walk_value(struct json_walk *w, int *i, int depth,
                       const struct vigil_sv *name);
 
+/* A string or primitive at token *i, as for walk_value. */
+static inline int walk_leaf(struct json_walk *w, int *i,
+                            const struct vigil_sv *name)
+{
+    const jsmntok_t *t = &w->t[*i];
+    int kind = VIGIL_FIELD_STRING;
+    bool esc = false;
+    if (t->size != 0 || t->end < t->start)
+        return walk_fail(w, R_INVALID);
+    if (t->type == JSMN_STRING) {
+        esc = escaped(w, t);
+    } else {
+        kind = primitive_kind(w->js + t->start, (size_t)(t->end - t->start));
+        if (kind < 0)
+            return walk_fail(w, R_INVALID);
+    }
+    if (name && walk_add(w, *name, t->start, t->end,
+                         (enum vigil_field_kind)kind, esc) < 0)
+        return -1;
+    (*i)++;
+    return 0;
+}
+
 /*
  * The object at token *i, at nesting depth `depth` (the top level is 1).
  * With emit, its members become fields named under prefix (NULL: the top
@@ -505,15 +543,14 @@ static int walk_object(struct json_walk *w, int *i, int depth,
             !gap_ok(w->js, pos, key->start - 1, k ? ',' : 0) ||
             !gap_ok(w->js, key->end + 1, raw_start(val), ':'))
             return walk_fail(w, R_INVALID);
-        bool escaped;
-        if (!utf8_scan(w->js + key->start, (size_t)(key->end - key->start),
-                       &escaped))
-            return walk_fail(w, R_UTF8);
         struct vigil_sv name;
-        if (emit && walk_name(w, prefix, key, escaped, &name) < 0)
+        if (emit && walk_name(w, prefix, key, escaped(w, key), &name) < 0)
             return -1;
         (*i)++;
-        if (walk_value(w, i, depth, emit ? &name : NULL) < 0)
+        int rc = val->type == JSMN_STRING || val->type == JSMN_PRIMITIVE
+                     ? walk_leaf(w, i, emit ? &name : NULL)
+                     : walk_value(w, i, depth, emit ? &name : NULL);
+        if (rc < 0)
             return -1;
         pos = raw_end(val);
     }
@@ -566,29 +603,9 @@ static int walk_value(struct json_walk *w, int *i, int depth,
             walk_add(w, *name, t->start, t->end, VIGIL_FIELD_ARRAY, false) < 0)
             return -1;
         return walk_array(w, i, depth + 1);
-    case JSMN_STRING: {
-        bool escaped;
-        if (t->size != 0)
-            return walk_fail(w, R_INVALID);
-        if (!utf8_scan(w->js + t->start, (size_t)(t->end - t->start), &escaped))
-            return walk_fail(w, R_UTF8);
-        if (name && walk_add(w, *name, t->start, t->end, VIGIL_FIELD_STRING,
-                             escaped) < 0)
-            return -1;
-        (*i)++;
-        return 0;
-    }
-    case JSMN_PRIMITIVE: {
-        int kind =
-            primitive_kind(w->js + t->start, (size_t)(t->end - t->start));
-        if (t->size != 0 || kind < 0)
-            return walk_fail(w, R_INVALID);
-        if (name && walk_add(w, *name, t->start, t->end,
-                             (enum vigil_field_kind)kind, false) < 0)
-            return -1;
-        (*i)++;
-        return 0;
-    }
+    case JSMN_STRING:
+    case JSMN_PRIMITIVE:
+        return walk_leaf(w, i, name);
     default:
         return walk_fail(w, R_INVALID);
     }
@@ -638,6 +655,16 @@ static int decode_json(struct vigil_decoder *d, const char *data, size_t len,
         *reason = R_TOO_LARGE;
         return -1;
     }
+    /*
+     * One pass over the whole payload: string tokens start and end at
+     * ASCII quotes, so they are UTF-8 when the payload is, and need no
+     * search for escapes when the payload has no backslash.
+     */
+    bool any_backslash;
+    if (!utf8_scan(data, len, &any_backslash)) {
+        *reason = R_UTF8;
+        return -1;
+    }
     int n = json_tokenize(d, data, len, reason);
     if (n < 0)
         return -1;
@@ -654,7 +681,7 @@ static int decode_json(struct vigil_decoder *d, const char *data, size_t len,
         *reason = R_INVALID;
         return -1;
     }
-    struct json_walk w = {ev, data, d->toks, n, NULL};
+    struct json_walk w = {ev, data, any_backslash, d->toks, n, NULL};
     int i = 0;
     if (walk_object(&w, &i, 1, NULL, true) < 0) {
         *reason = w.reason;

@@ -3,7 +3,8 @@
  * JSON events (ECS-like, nested objects, arrays, an escape now and then)
  * and of syslog lines (RFC 3164 and RFC 5424 with structured data), and,
  * as the peer in the same run, of cJSON_ParseWithLength + cJSON_Delete on
- * the same JSON lines. The corpus is deterministic (fixed seed), so runs
+ * the same JSON lines (and, for scale, of jsmn_parse alone, the floor
+ * under the JSON figure). The corpus is deterministic (fixed seed), so runs
  * compare. Not part of the test suite; build with -DCMAKE_BUILD_TYPE=
  * Release and without sanitizers for meaningful figures.
  *
@@ -18,6 +19,10 @@
 #include <time.h>
 
 #include "decode.h"
+
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
 
 #define FALLBACK INT64_C(1717243200000)
 #define ROUNDS 3
@@ -199,6 +204,27 @@ static double time_cjson(const struct corpus *c, size_t *errors)
     return best;
 }
 
+/* The tokenizer alone: the floor under vigil_decode's JSON figure. */
+static double time_jsmn(const struct corpus *c)
+{
+    static jsmntok_t toks[4096];
+    double best = 1e99;
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = now();
+        for (size_t i = 0; i < c->n; i++) {
+            jsmn_parser p;
+            jsmn_init(&p);
+            if (jsmn_parse(&p, c->buf + c->off[i], c->off[i + 1] - c->off[i],
+                           toks, 4096) < 0)
+                abort();
+        }
+        double t = now() - t0;
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
 static void report(const char *what, const struct corpus *c, double s)
 {
     printf("%-34s %10.0f events/s %8.1f MB/s  (%zu events, %.1f bytes avg)\n",
@@ -229,10 +255,12 @@ int main(int argc, char **argv)
     size_t fields, errors, cerrors, sfields, serrors;
     double tj = time_vigil(&json, VIGIL_FORMAT_JSON, &fields, &errors);
     double tc = time_cjson(&json, &cerrors);
+    double tt = time_jsmn(&json);
     double ts = time_vigil(&sys, VIGIL_FORMAT_SYSLOG, &sfields, &serrors);
 
     report("vigil_decode json", &json, tj);
     report("cJSON_ParseWithLength+Delete", &json, tc);
+    report("(jsmn_parse alone)", &json, tt);
     report("vigil_decode syslog", &sys, ts);
     printf("json: vigil / cJSON = %.2fx; %.1f fields per event; errors: "
            "vigil %zu, cJSON %zu\n",
