@@ -20,6 +20,13 @@
 
 #define TOKENS_INITIAL 128
 
+/*
+ * Above this many '{' and '[' bytes a JSON payload's depth is checked
+ * before jsmn sees it (json_too_deep). Below, jsmn's work is at most
+ * about this number squared: harmless.
+ */
+#define DEPTH_PRECHECK_OPENS 64
+
 struct vigil_decoder {
     enum vigil_event_format format;
     struct vigil_sv time_field; /* len 0: none */
@@ -286,22 +293,34 @@ int vigil_parse_time(const char *s, size_t len, int64_t *ms)
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
+/* The high bit of each byte of w that is zero, exactly. */
+static uint64_t zero_bytes(uint64_t w)
+{
+    uint64_t low7 = ~HIGHS;
+    return ~(((w & low7) + low7) | w | low7);
+}
+
 /*
  * Whether s[0..n) is UTF-8 (no overlongs, surrogates or code points past
- * U+10FFFF); *backslash tells whether it holds a '\\'. ASCII runs are
+ * U+10FFFF); *backslash tells whether it holds a '\\'; with opens, it
+ * also counts the bytes '{' and '[' (in strings too). ASCII runs are
  * checked eight bytes at a time.
  */
-static bool utf8_scan(const char *s, size_t n, bool *backslash)
+static bool utf8_scan(const char *s, size_t n, bool *backslash, size_t *opens)
 {
     const unsigned char *p = (const unsigned char *)s;
     bool bs = false;
-    size_t i = 0;
+    size_t i = 0, open = 0;
     while (i < n) {
         if (n - i >= 8) {
             uint64_t w;
             memcpy(&w, p + i, 8);
             uint64_t x = w ^ (ONES * '\\');
             if ((((x - ONES) & ~x & HIGHS) | (w & HIGHS)) == 0) {
+                /* '[' is 0x5B, '{' 0x7B: both are 0x7B with bit 5 set. */
+                if (opens)
+                    open += (size_t)__builtin_popcountll(
+                        zero_bytes((w | (ONES * 0x20)) ^ (ONES * '{')));
                 i += 8;
                 continue;
             }
@@ -310,6 +329,8 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash)
         if (c < 0x80) {
             if (c == '\\')
                 bs = true;
+            else if (c == '{' || c == '[')
+                open++;
             i++;
             continue;
         }
@@ -341,7 +362,42 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash)
         i += need + 1;
     }
     *backslash = bs;
+    if (opens)
+        *opens = open;
     return true;
+}
+
+/*
+ * Whether the JSON text nests deeper than VIGIL_EVENT_MAX_DEPTH, by a
+ * byte scan that skips strings. jsmn closes a bracket by walking up from
+ * the last token, so hostile nesting costs it depth squared: a payload
+ * with many brackets is checked here first.
+ */
+static bool json_too_deep(const char *s, size_t n)
+{
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '"':
+            for (i++; i < n && s[i] != '"'; i++) {
+                if (s[i] == '\\')
+                    i++;
+            }
+            break;
+        case '{':
+        case '[':
+            if (++depth > VIGIL_EVENT_MAX_DEPTH)
+                return true;
+            break;
+        case '}':
+        case ']':
+            depth--;
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
 }
 
 /* ---- JSON ---------------------------------------------------------- */
@@ -661,8 +717,13 @@ static int decode_json(struct vigil_decoder *d, const char *data, size_t len,
      * search for escapes when the payload has no backslash.
      */
     bool any_backslash;
-    if (!utf8_scan(data, len, &any_backslash)) {
+    size_t opens;
+    if (!utf8_scan(data, len, &any_backslash, &opens)) {
         *reason = R_UTF8;
+        return -1;
+    }
+    if (opens > DEPTH_PRECHECK_OPENS && json_too_deep(data, len)) {
+        *reason = R_DEEP;
         return -1;
     }
     int n = json_tokenize(d, data, len, reason);
@@ -1137,7 +1198,7 @@ static int decode_text(const char *data, size_t len, bool syslog,
     while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
         len--;
     bool unused;
-    if (!utf8_scan(data, len, &unused)) {
+    if (!utf8_scan(data, len, &unused, NULL)) {
         *reason = R_UTF8;
         return -1;
     }

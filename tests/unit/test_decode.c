@@ -371,7 +371,7 @@ Test(decode, json_tolerates_raw_control_characters_in_strings)
     expect("m", "a\tb");
 }
 
-Test(decode, json_rejects_invalid_utf8)
+Test(decode, json_rejects_invalid_utf8_anywhere)
 {
     static const char *const bad[] = {
         "{\"m\":\"\xff\"}",             /* never valid */
@@ -383,6 +383,7 @@ Test(decode, json_rejects_invalid_utf8)
         "{\"m\":\"\xc3\"}",             /* cut short */
         "{\"m\":\"abcdefgh\xe2\x82\"}", /* cut short after a fast run */
         "{\"\xfe\":1}",                 /* in a key */
+        "{\"m\":1}\xff",                /* after the object */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         rejects(bad[i], "not UTF-8");
@@ -452,14 +453,48 @@ Test(decode, json_rejects_hostile_depth_without_recursing)
     free(s);
 }
 
+Test(decode, json_checks_depth_before_tokenizing_many_brackets)
+{
+    /* jsmn alone would spend depth squared steps on this. */
+    size_t n = 8000;
+    char *s = malloc(2 * n + 8);
+    memcpy(s, "{\"a\":", 5);
+    memset(s + 5, '[', n);
+    memset(s + 5 + n, ']', n);
+    s[5 + 2 * n] = '}';
+    s[6 + 2 * n] = '\0';
+    rejects(s, "too deeply nested");
+    /* Objects count too. */
+    for (size_t i = 0; i < n; i++)
+        s[5 + i] = '{';
+    rejects(s, "too deeply nested");
+    free(s);
+}
+
+Test(decode, json_depth_check_skips_brackets_in_strings)
+{
+    char s[1024];
+    size_t n = (size_t)snprintf(s, sizeof(s), "{\"m\":\"a\\\"");
+    memset(s + n, '[', 300);
+    n += 300;
+    memset(s + n, '{', 300);
+    n += 300;
+    snprintf(s + n, sizeof(s) - n, "\",\"n\":[[{\"k\":\"{\"}]]}");
+    cr_assert_eq(decode(s), 0, "%s", s);
+    cr_assert_eq(value_of("m", VIGIL_FIELD_STRING)[1], '"');
+    expect_kind("n", VIGIL_FIELD_ARRAY, "[[{\"k\":\"{\"}]]");
+}
+
 /* {"f0":0,"f1":1,...} with n members. */
 static char *many_fields(int n)
 {
-    char *s = malloc((size_t)n * 16 + 4);
+    size_t cap = (size_t)n * 16 + 4;
+    char *s = malloc(cap);
     size_t len = 0;
     s[len++] = '{';
     for (int i = 0; i < n; i++)
-        len += (size_t)sprintf(s + len, "%s\"f%d\":%d", i ? "," : "", i, i);
+        len += (size_t)snprintf(s + len, cap - len, "%s\"f%d\":%d",
+                                i ? "," : "", i, i);
     s[len++] = '}';
     s[len] = '\0';
     return s;
@@ -480,11 +515,13 @@ Test(decode, json_limits_the_number_of_fields)
 Test(decode, json_nested_object_fields_count_towards_the_limit)
 {
     /* 256 objects with one member each: 512 fields, then one more. */
-    char *s = malloc(256 * 24 + 32);
+    size_t cap = 256 * 24 + 32;
+    char *s = malloc(cap);
     size_t len = 0;
     s[len++] = '{';
     for (int i = 0; i < 256; i++)
-        len += (size_t)sprintf(s + len, "%s\"o%d\":{\"v\":1}", i ? "," : "", i);
+        len += (size_t)snprintf(s + len, cap - len, "%s\"o%d\":{\"v\":1}",
+                                i ? "," : "", i);
     s[len++] = '}';
     s[len] = '\0';
     cr_assert_eq(decode(s), 0);
@@ -494,36 +531,31 @@ Test(decode, json_nested_object_fields_count_towards_the_limit)
     free(s);
 }
 
+/* {"a":[1,1,...]}: one field, n + 3 tokens. */
+static char *long_array(size_t n)
+{
+    char *s = malloc(2 * n + 16);
+    memcpy(s, "{\"a\":[", 6);
+    size_t len = 6;
+    for (size_t i = 0; i < n; i++) {
+        s[len++] = '1';
+        s[len++] = ',';
+    }
+    s[len - 1] = ']';
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
 Test(decode, json_grows_tokens_up_to_the_bound)
 {
-    /* One field, one token per element: fine below the bound. */
-    size_t n = VIGIL_DECODE_MAX_TOKENS - 8;
-    char *s = malloc(2 * n + 16);
-    size_t len = (size_t)sprintf(s, "{\"a\":[");
-    for (size_t i = 0; i < n; i++) {
-        s[len++] = '1';
-        s[len++] = ',';
-    }
-    s[len - 1] = ']';
-    s[len++] = '}';
-    s[len] = '\0';
-    cr_assert_eq(decode(s), 0);
+    char *ok = long_array(VIGIL_DECODE_MAX_TOKENS - 3);
+    char *over = long_array(VIGIL_DECODE_MAX_TOKENS - 2);
+    cr_assert_eq(decode(ok), 0);
     cr_assert_eq(ev.n_fields, 1);
-    free(s);
-
-    n = VIGIL_DECODE_MAX_TOKENS + 8;
-    s = malloc(2 * n + 16);
-    len = (size_t)sprintf(s, "{\"a\":[");
-    for (size_t i = 0; i < n; i++) {
-        s[len++] = '1';
-        s[len++] = ',';
-    }
-    s[len - 1] = ']';
-    s[len++] = '}';
-    s[len] = '\0';
-    rejects(s, "too many fields");
-    free(s);
-
+    rejects(over, "too many fields");
+    free(ok);
+    free(over);
     /* The decoder keeps working afterwards. */
     cr_assert_eq(decode("{\"a\":1}"), 0);
     expect_kind("a", VIGIL_FIELD_NUMBER, "1");
