@@ -1,11 +1,17 @@
 /*
  * decode: JSON (jsmn), syslog and raw lines into struct vigil_event.
  *
- * jsmn only tokenizes, and leniently (it accepts `{"a" 1,,}`), so the JSON
- * walk below checks the grammar itself: the tokens tile the payload in
- * document order, and every gap between two tokens must be whitespace
- * around exactly the separator the grammar expects there. Primitives are
- * checked against the number / literal grammar, strings for UTF-8.
+ * JSON costs one pass over the payload for UTF-8 (and backslashes and
+ * brackets), jsmn's pass, and a walk over the tokens. jsmn only tokenizes,
+ * and leniently (it accepts `{"a" 1,,}`), so the walk checks the grammar
+ * itself: the tokens tile the payload in document order, and every gap
+ * between two tokens must be whitespace around exactly the separator the
+ * grammar expects there; primitives are checked against the number and
+ * literal grammar. Nothing is allocated per event once the token buffer
+ * and the event's fields and scratch have grown to the traffic.
+ *
+ * Text lines are scanned once for UTF-8; the syslog header is parsed in
+ * place, its fields are views into the line.
  */
 #include "decode.h"
 
