@@ -1,0 +1,216 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "indicator_test.h"
+
+static struct vigil_diags diags;
+
+static void setup(void)
+{
+    vigil_diags_init(&diags);
+}
+
+static void teardown(void)
+{
+    vigil_diags_fini(&diags);
+}
+
+TestSuite(indicator_test, .init = setup, .fini = teardown);
+
+static struct vigil_indicator_set *load(const char *text)
+{
+    struct vigil_indicator_source src = {"t.yaml", text, strlen(text)};
+    struct vigil_indicator_set *set =
+        vigil_indicator_set_load_sources(&src, 1, NULL, &diags);
+    if (!set)
+        vigil_diags_print(&diags, stderr);
+    cr_assert_not_null(set);
+    return set;
+}
+
+/* Runs every test of text; *report gets what the runner printed. */
+static int run(const char *text, unsigned *passed, unsigned *failed,
+               char **report)
+{
+    struct vigil_indicator_set *set = load(text);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    cr_assert_not_null(out);
+    *passed = *failed = 0;
+    int rc = vigil_indicator_tests_run(set, out, passed, failed);
+    fclose(out);
+    vigil_indicator_set_destroy(set);
+    *report = buf;
+    return rc;
+}
+
+#define HEAD(value, extra)                                                     \
+    "indicators:\n"                                                            \
+    "  - id: T-1\n"                                                            \
+    "    name: Test\n"                                                         \
+    "    information_need: Is it fine?\n"                                      \
+    "    kind: performance\n"                                                  \
+    "    entity: Hosts\n"                                                      \
+    "    owner: soc\n"                                                         \
+    "    data_source: tests\n"                                                 \
+    "    frequency: 15s\n"                                                     \
+    "    unit: events\n"                                                       \
+    "    target: \"< 20\"\n"                                                   \
+    "    decision: { breach: \">= 50\", warn: \">= 20\", ok: \"< 20\" }\n"     \
+    "    value: " value "\n" extra "    tests:\n"
+
+Test(indicator_test, design_example_breaches_at_5m)
+{
+    const char *path = VIGIL_TESTS_DIR "/indicators/design_example.yaml";
+    struct vigil_indicator_set *set =
+        vigil_indicator_set_load(&path, 1, NULL, &diags);
+    cr_assert_not_null(set);
+    unsigned passed = 0, failed = 0;
+    cr_assert_eq(vigil_indicator_tests_run(set, stderr, &passed, &failed), 0);
+    cr_assert_eq(passed, 1);
+    cr_assert_eq(failed, 0);
+    vigil_indicator_set_destroy(set);
+}
+
+Test(indicator_test, pending_opened_recovering_and_resolved)
+{
+    /* 0+10x30 every 15s: >= 20 from 30s, so warn at 90s; >= 50 from
+     * 75s, so breach at 135s (for: 1m). Then
+     * the series ends at 7m30s: no data keeps the breach; the query
+     * series brings it down at 10m; clear_for 1m resolves at 11m. */
+    char *report;
+    unsigned passed, failed;
+    int rc =
+        run(HEAD("top(auth_failures_by_src, 5m)",
+                 "    for: 1m\n"
+                 "    clear_for: 1m\n") "      - series:\n"
+                                        "          auth_failures_by_src: "
+                                        "\"0+10x30 _x9 0x20\"\n"
+                                        "        expect:\n"
+                                        "          - { at: 15s, state: ok, "
+                                        "pending: none }\n"
+                                        "          - { at: 60s, state: ok, "
+                                        "pending: warn }\n"
+                                        "          - { at: 75s, state: ok, "
+                                        "pending: breach, value: 50 }\n"
+                                        "          - { at: 90s, state: warn, "
+                                        "event: changed }\n"
+                                        "          - { at: 2m, state: warn, "
+                                        "pending: breach }\n"
+                                        "          - { at: 135s, state: "
+                                        "breach, event: opened }\n"
+                                        "          - { at: 150s, state: "
+                                        "breach, event: none }\n"
+                                        "          - { at: 8m, state: breach, "
+                                        "value: _ }\n"
+                                        "          - { at: 10m, state: breach, "
+                                        "recovering: ok }\n"
+                                        "          - { at: 10m45s, state: "
+                                        "breach, recovering: ok }\n"
+                                        "          - { at: 11m, state: ok, "
+                                        "event: resolved }\n",
+            &passed, &failed, &report);
+    cr_assert_eq(rc, 0, "%s", report);
+    cr_assert_eq(passed, 1);
+    free(report);
+}
+
+Test(indicator_test, reports_each_failed_expectation_with_its_position)
+{
+    char *report;
+    unsigned passed, failed;
+    int rc =
+        run(HEAD("count(auth_failures, 5m)",
+                 "") "      - name: wrong\n"
+                     "        series: { auth_failures: \"60\" }\n"
+                     "        expect:\n"
+                     "          - { at: 0s, state: ok }\n"
+                     "          - { at: 0s, event: resolved, pending: warn }\n"
+                     "          - { at: 15s, value: 3 }\n",
+            &passed, &failed, &report);
+    cr_assert_eq(rc, -1);
+    cr_assert_eq(failed, 1);
+    cr_assert(strstr(report, "t.yaml:18:13: T-1: test 'wrong': at 0s: state "
+                             "is breach (value 60), expected ok\n"),
+              "%s", report);
+    cr_assert(strstr(report, "t.yaml:19:13: T-1: test 'wrong': at 0s: event "
+                             "is opened (state breach), expected resolved\n"),
+              "%s", report);
+    cr_assert(strstr(report, "at 0s: pending is none (value 60), expected "
+                             "warn\n"),
+              "%s", report);
+    cr_assert(strstr(report, "t.yaml:20:13: T-1: test 'wrong': at 15s: value "
+                             "is no data, expected 3\n"),
+              "%s", report);
+    free(report);
+}
+
+Test(indicator_test, no_data_policy_and_unnamed_counters)
+{
+    char *report;
+    unsigned passed, failed;
+    /* avg() of a pair with no series is no data; pct() of 0 is no data. */
+    int rc = run(
+        HEAD("pct(count(auth_failures, 1h), count(auth_total, 1h))",
+             "") "      - series: { auth_failures: \"1x10\" }\n"
+                 "        expect:\n"
+                 "          - { at: 0s, state: no_data, value: _ }\n"
+                 "      - series: { auth_failures: \"1x10\", auth_total: "
+                 "\"100x10\" }\n"
+                 "        expect:\n"
+                 "          - { at: 15s, state: ok, value: 1, event: none }\n"
+                 "          - { at: 0s, state: ok, event: changed }\n",
+        &passed, &failed, &report);
+    cr_assert_eq(rc, 0, "%s", report);
+    cr_assert_eq(passed, 2);
+    free(report);
+}
+
+Test(indicator_test, query_series_win_over_counter_series)
+{
+    char *report;
+    unsigned passed, failed;
+    int rc =
+        run(HEAD("ratio(count(logins, 1h), count(logins, 1h, offset=7d))",
+                 "") "      - interval: 1m\n"
+                     "        series:\n"
+                     "          logins: \"100 200 300\"\n"
+                     "          \"count(logins, 1h, offset=7d)\": \"50 50 _\"\n"
+                     "        expect:\n"
+                     "          - { at: 0s, value: 2 }\n"
+                     "          - { at: 45s, value: 2 }\n"
+                     "          - { at: 1m, value: 4 }\n"
+                     "          - { at: 2m, value: _ }\n",
+            &passed, &failed, &report);
+    cr_assert_eq(rc, 0, "%s", report);
+    free(report);
+}
+
+Test(indicator_test, min_samples_and_flapping_in_tests)
+{
+    char *report;
+    unsigned passed, failed;
+    int rc = run(
+        HEAD(
+            "pct(count(fails, 1h), count(tries, 1h))",
+            "    min_samples: 10\n"
+            "    flap_changes: 2\n"
+            "    flap_window: 10m\n") "      - series: { fails: \"5 5 5 0 5 0 "
+                                      "0\", tries: \"5 10 10 "
+                                      "10 10 10 10\" }\n"
+                                      "        expect:\n"
+                                      "          - { at: 0s, state: no_data, "
+                                      "value: 100 }\n"
+                                      "          - { at: 15s, state: breach }\n"
+                                      "          - { at: 45s, state: ok }\n"
+                                      "          - { at: 60s, state: breach, "
+                                      "flapping: true }\n"
+                                      "          - { at: 90s, state: breach, "
+                                      "recovering: ok }\n",
+        &passed, &failed, &report);
+    cr_assert_eq(rc, 0, "%s", report);
+    free(report);
+}
