@@ -214,3 +214,90 @@ Test(indicator_test, min_samples_and_flapping_in_tests)
     cr_assert_eq(rc, 0, "%s", report);
     free(report);
 }
+
+/*
+ * Counter kinds of the shipped rule packs, from the generated table in
+ * rules/packs/README.md ("| `name` | kind | fed by |").
+ */
+struct pack_counters {
+    char names[256][64];
+    unsigned kinds[256];
+    size_t n;
+};
+
+static unsigned pack_kind(void *ctx, const char *name)
+{
+    const struct pack_counters *pc = ctx;
+    for (size_t i = 0; i < pc->n; i++)
+        if (strcmp(pc->names[i], name) == 0)
+            return pc->kinds[i];
+    return 0;
+}
+
+static void read_pack_counters(struct pack_counters *pc)
+{
+    FILE *f = fopen(VIGIL_SOURCE_DIR "/rules/packs/README.md", "r");
+    cr_assert_not_null(f);
+    static const struct {
+        const char *word;
+        unsigned bit;
+    } kinds[] = {{"plain", VIGIL_EXPR_ON_PLAIN},
+                 {"by", VIGIL_EXPR_ON_BY},
+                 {"distinct", VIGIL_EXPR_ON_DISTINCT},
+                 {"sum", VIGIL_EXPR_ON_SUM},
+                 {"pair", VIGIL_EXPR_ON_PAIR}};
+    char line[4096];
+    pc->n = 0;
+    while (fgets(line, sizeof(line), f) && pc->n < 256) {
+        char name[64], kind[16];
+        if (sscanf(line, "| `%63[^`]` | %15[a-z] |", name, kind) != 2)
+            continue;
+        for (size_t k = 0; k < 5; k++) {
+            if (strcmp(kind, kinds[k].word) == 0) {
+                snprintf(pc->names[pc->n], sizeof(pc->names[0]), "%s", name);
+                pc->kinds[pc->n++] = kinds[k].bit;
+            }
+        }
+    }
+    fclose(f);
+    cr_assert_gt(pc->n, 50, "counter table not found");
+}
+
+Test(indicator_test, shipped_packs_load_against_the_rule_counters_and_pass)
+{
+    static const char *const files[] = {
+        "antimalware.yaml",  "authentication.yaml", "awareness.yaml",
+        "change.yaml",       "incident.yaml",       "logging.yaml",
+        "vulnerability.yaml"};
+    size_t n = sizeof(files) / sizeof(files[0]);
+    char paths[7][512];
+    const char *pv[7];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "%s/rules/indicators/%s",
+                 VIGIL_SOURCE_DIR, files[i]);
+        pv[i] = paths[i];
+    }
+    static struct pack_counters pc;
+    read_pack_counters(&pc);
+    struct vigil_indicator_options o = {
+        .counter_kind = pack_kind,
+        .counter_ctx = &pc,
+        .retention_ms = 8ULL * 86400000ULL,
+    };
+    struct vigil_indicator_set *set =
+        vigil_indicator_set_load(pv, n, &o, &diags);
+    if (!set)
+        vigil_diags_print(&diags, stderr);
+    cr_assert_not_null(set);
+    cr_assert_geq(set->n, 12);
+    unsigned passed = 0, failed = 0;
+    int rc = vigil_indicator_tests_run(set, stderr, &passed, &failed);
+    cr_assert_eq(rc, 0, "%u failed", failed);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct vigil_indicator *ind = &set->v[i];
+        cr_assert_gt(ind->n_tests, 0, "%s has no tests", ind->id);
+        cr_assert_neq(ind->recommendation[0], '\0', "%s", ind->id);
+        cr_assert_gt(ind->n_labels, 0, "%s has no labels", ind->id);
+    }
+    vigil_indicator_set_destroy(set);
+}
