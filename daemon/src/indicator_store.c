@@ -1049,7 +1049,7 @@ int vigil_indicator_store_evaluate(struct vigil_indicator_store *s,
             set_error(s, "state of %s: %s", inds[i]->id,
                       r->type == REDIS_REPLY_ERROR ? r->str
                                                    : "unexpected reply");
-            e->outcome = VIGIL_EVAL_LOST;
+            e->outcome = VIGIL_EVAL_FAILED;
             memset(&e->event, 0, sizeof(e->event));
             rc = -1;
         }

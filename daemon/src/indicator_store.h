@@ -61,6 +61,7 @@ void vigil_indicator_store_destroy(struct vigil_indicator_store *s);
 const char *vigil_indicator_store_error(const struct vigil_indicator_store *s);
 
 enum vigil_eval_outcome {
+    VIGIL_EVAL_FAILED,   /* not evaluated (Redis error): nothing known */
     VIGIL_EVAL_RECORDED, /* this evaluation was written (CAS won) */
     VIGIL_EVAL_LOST,     /* another evaluator wrote first; nothing written */
     VIGIL_EVAL_SKIPPED,  /* within min_interval of the stored evaluation */
