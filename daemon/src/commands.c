@@ -16,7 +16,7 @@ const struct vigil_command vigil_commands[] = {
      "feed events from files through the pipeline"},
     {"report", NULL, "report -c vigil.yaml --from T --to T --format F",
      "the ISMS monitoring report for a period"},
-    {"status", NULL, "status -c vigil.yaml [--json]",
+    {"status", vigil_cmd_status, "status -c vigil.yaml [--json]",
      "indicator states from Redis"},
     {"schedule", NULL, "schedule -c vigil.yaml --format md|csv|json",
      "the monitoring schedule"},

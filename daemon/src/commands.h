@@ -20,6 +20,9 @@ struct vigil_command {
 /* vigild check: validate the config (cmd_check.c). */
 int vigil_cmd_check(int argc, char **argv);
 
+/* vigild status: indicator states from Redis (cmd_status.c). */
+int vigil_cmd_status(int argc, char **argv);
+
 /* The table of subcommands, ending with a NULL name. */
 extern const struct vigil_command vigil_commands[];
 

@@ -5,12 +5,15 @@
  * the evaluator stops.
  */
 #include <criterion/criterion.h>
+#include <cJSON.h>
 #include <ev.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evaluator.h"
 #include "redis_server.h"
+#include "support.h"
 
 #define NOW_S 1700000000LL
 #define NOW_MS (NOW_S * 1000)
@@ -197,4 +200,68 @@ Test(evaluator, survives_a_redis_outage)
     fx.now += 15000;
     cr_assert_eq(vigil_evaluator_run_once(fx.ev), 0);
     cr_assert_eq(fx.fast, before + 1);
+}
+
+/* vigild status reads what the evaluator stored. */
+Test(evaluator, vigild_status_shows_the_stored_states)
+{
+    set_fails(60);
+    fx.ev = new_evaluator();
+    cr_assert_eq(vigil_evaluator_run_once(fx.ev), 0);
+
+    char *dir = vigil_test_tmpdir("vigil-status");
+    cr_assert_not_null(dir);
+    char *rules = vigil_test_write_file(dir, "rules.yaml", "rules: []\n");
+    char *inds = vigil_test_write_file(dir, "ind.yaml", indicators);
+    char cfg_text[512];
+    snprintf(cfg_text, sizeof(cfg_text),
+             "redis:\n  url: \"%s\"\n  namespace: t\n"
+             "rules: [\"rules.yaml\"]\nindicators: [\"ind.yaml\"]\n",
+             vigil_test_redis_url(fx.redis));
+    char *cfg = vigil_test_write_file(dir, "vigil.yaml", cfg_text);
+    cr_assert(rules && inds && cfg);
+
+    char *argv[] = {VIGILD_PATH, "status", "-c", cfg, "--json", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = vigil_test_run(argv, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cJSON *root = cJSON_Parse(out);
+    cr_assert_not_null(root, "%s", out);
+    cJSON *arr = cJSON_GetObjectItem(root, "indicators");
+    cr_assert_eq(cJSON_GetArraySize(arr), 2);
+    cJSON *fast = cJSON_GetArrayItem(arr, 0);
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "id")->valuestring, "FAST");
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "name")->valuestring,
+                     "Fast one");
+    cr_assert_eq(cJSON_GetObjectItem(fast, "value")->valuedouble, 60);
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "unit")->valuestring,
+                     "failures");
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "state")->valuestring,
+                     "no_data");
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "pending")->valuestring,
+                     "breach");
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "since")->valuestring,
+                     "2023-11-14T22:13:20Z");
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "target")->valuestring, "< 50");
+    cr_assert_str_eq(cJSON_GetObjectItem(fast, "owner")->valuestring, "alice");
+    cJSON *slow = cJSON_GetArrayItem(arr, 1);
+    cr_assert_str_eq(cJSON_GetObjectItem(slow, "state")->valuestring, "breach");
+    cJSON_Delete(root);
+    free(out);
+    free(err);
+
+    char *targv[] = {VIGILD_PATH, "status", "-c", cfg, NULL};
+    rc = vigil_test_run(targv, NULL, &out, &err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(out, "ID "), "%s", out);
+    cr_assert(strstr(out, "no_data (pending breach)"), "%s", out);
+    cr_assert(strstr(out, "SLOW"), "%s", out);
+    free(out);
+    free(err);
+
+    vigil_test_rm_rf(dir);
+    free(dir);
+    free(rules);
+    free(inds);
+    free(cfg);
 }
