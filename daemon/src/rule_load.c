@@ -579,11 +579,35 @@ int vigil_rule_file_read(struct vigil_rule_file *lf, const char *path,
     return 0;
 }
 
+/* True when text holds nothing but blanks and comments. */
+static bool blank(const char *text, size_t len)
+{
+    bool comment = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\n')
+            comment = false;
+        else if (c == '#')
+            comment = true;
+        else if (!comment && c != ' ' && c != '\t' && c != '\r')
+            return false;
+    }
+    return true;
+}
+
 void vigil_rule_file_load(struct vigil_loader *l, struct vigil_rule_file *lf,
                           const char *name)
 {
-    if (vigil_yaml_load_string(&lf->y, name, lf->text, lf->len, l->diags) < 0)
+    if (blank(lf->text, lf->len)) {
+        vigil_diags_add(l->diags, name, 1, 1,
+                        "empty rule file: expected pack and rules");
+        l->failed = true;
         return;
+    }
+    if (vigil_yaml_load_string(&lf->y, name, lf->text, lf->len, l->diags) < 0) {
+        l->failed = true;
+        return;
+    }
     lf->parsed = true;
     struct vigil_yaml *y = &lf->y;
     struct fy_node *root = vigil_yaml_root(y);

@@ -193,11 +193,10 @@ err_oom:
 static struct vigil_rule_set *finish(struct vigil_loader *l,
                                      const struct vigil_rule_set_options *opts)
 {
-    bool failed = l->failed;
+    /* Linking runs even after errors, to report every problem at once. */
+    bool failed = vigil_loader_link(l) < 0 || l->failed;
     for (size_t i = 0; i < l->n_files; i++)
         failed |= l->files[i].y.errors > 0;
-    if (!failed && vigil_loader_link(l) < 0)
-        failed = true;
     if (failed) {
         vigil_loader_fini(l);
         return NULL;
