@@ -100,8 +100,13 @@ static int mark_unfiltered(struct vigil_rule *r, const char *why)
     return 0;
 }
 
-static const unsigned BASE_FLAGS =
-    HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8;
+/*
+ * No HS_FLAG_SINGLEMATCH: Vectorscan 5.4.9 loses single-match literals in
+ * a database that also holds an end-anchored pattern ("b" is never
+ * reported in "a" x 100 + "b a" next to "a$"), and a prefilter must never
+ * miss. Repeated reports only set the same bit again.
+ */
+static const unsigned BASE_FLAGS = HS_FLAG_PREFILTER | HS_FLAG_UTF8;
 
 /*
  * Compiles the database of one field. Patterns Vectorscan rejects are

@@ -1,7 +1,8 @@
 /*
  * prefilter: the Vectorscan side of matching. One multi-pattern database
  * per distinct event field, compiled in prefilter mode (HS_FLAG_PREFILTER,
- * which may report a superset of the true matches but never misses one):
+ * which may report a superset of the true matches but never misses one)
+ * and UTF-8 mode (HS_FLAG_UTF8, like PCRE2's UTF mode):
  * a rule it reports is only a candidate, and PCRE2 confirms it. Patterns
  * Vectorscan cannot take even in prefilter mode become "unfiltered": they
  * are candidates on every event that has their field.
