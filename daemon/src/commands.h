@@ -19,6 +19,8 @@ struct vigil_command {
 
 /* vigild check: validate the config (cmd_check.c). */
 int vigil_cmd_check(int argc, char **argv);
+int vigil_cmd_test(int argc, char **argv);   /* cmd_test.c */
+int vigil_cmd_replay(int argc, char **argv); /* cmd_replay.c */
 
 /* The table of subcommands, ending with a NULL name. */
 extern const struct vigil_command vigil_commands[];
