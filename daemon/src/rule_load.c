@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "prefilter.h"
 #include "yaml_scalar.h"
 
 #define RULE_FILE_MAX (16u << 20) /* bytes; a rule file is not a data set */
@@ -245,8 +246,9 @@ static int load_tests(struct vigil_rule_file *lf, struct vigil_rule *r,
     struct fy_node *item;
     while ((item = fy_node_sequence_iterate(seq, &it)) && r->n_tests < cap) {
         struct fy_node *line = NULL, *expect = NULL;
-        const struct vigil_yaml_key keys[] = {
-            {"line", &line, true}, {"expect", &expect, false}, {NULL}};
+        const struct vigil_yaml_key keys[] = {{"line", &line, true},
+                                              {"expect", &expect, false},
+                                              {NULL, NULL, false}};
         struct vigil_rule_test *t = &r->tests[r->n_tests];
         if (vigil_yaml_map(y, item, "test", keys) < 0)
             rc = -1;
@@ -311,7 +313,7 @@ static int load_pair(struct vigil_rule_file *lf, struct vigil_count_draft *d,
                                           {"end", &d->end_node, true},
                                           {"key", &d->key_node, true},
                                           {"within", &within, true},
-                                          {NULL}};
+                                          {NULL, NULL, false}};
     int rc = vigil_yaml_map(y, node, "pair", keys);
     if (d->start_node &&
         vigil_yaml_str(y, d->start_node, "pair start", &d->start) < 0)
@@ -482,7 +484,7 @@ static void load_rule(struct vigil_loader *l, struct vigil_rule_file *lf,
                                           {"record", &record, false},
                                           {"tags", &tags, false},
                                           {"tests", &tests, false},
-                                          {NULL}};
+                                          {NULL, NULL, false}};
     vigil_yaml_map(y, node, "rule", keys);
     if (!fy_node_is_mapping(node))
         return;
@@ -579,6 +581,25 @@ int vigil_rule_file_read(struct vigil_rule_file *lf, const char *path,
     return 0;
 }
 
+/*
+ * Offset of the first byte of text that is not well-formed UTF-8, or len.
+ * libfyaml 0.7.12 loops forever on some malformed input (a directive line
+ * with a 0xff byte), and YAML is UTF-8 anyway: such files are refused
+ * before parsing.
+ */
+static size_t utf8_prefix(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)text[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (n > len - i || !vigil_utf8_valid(text + i, n))
+            return i;
+        i += n;
+    }
+    return len;
+}
+
 /* True when text holds nothing but blanks and comments. */
 static bool blank(const char *text, size_t len)
 {
@@ -598,6 +619,23 @@ static bool blank(const char *text, size_t len)
 void vigil_rule_file_load(struct vigil_loader *l, struct vigil_rule_file *lf,
                           const char *name)
 {
+    size_t bad = utf8_prefix(lf->text, lf->len);
+    if (bad < lf->len) {
+        int line = 1, col = 1;
+        for (size_t i = 0; i < bad; i++) {
+            if (lf->text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if ((lf->text[i] & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        vigil_diags_add(l->diags, name, line, col,
+                        "not valid UTF-8 (byte 0x%02x)",
+                        (unsigned char)lf->text[bad]);
+        l->failed = true;
+        return;
+    }
     if (blank(lf->text, lf->len)) {
         vigil_diags_add(l->diags, name, 1, 1,
                         "empty rule file: expected pack and rules");
@@ -621,7 +659,7 @@ void vigil_rule_file_load(struct vigil_loader *l, struct vigil_rule_file *lf,
     const struct vigil_yaml_key keys[] = {{"pack", &pack, true},
                                           {"description", &description, false},
                                           {"rules", &rules, true},
-                                          {NULL}};
+                                          {NULL, NULL, false}};
     vigil_yaml_map(y, root, "rule file", keys);
     char *pack_name = NULL;
     if (pack && vigil_yaml_str(y, pack, "pack", &pack_name) == 0 &&

@@ -427,6 +427,13 @@ Test(rule_set, reports_empty_and_missing_files)
     assert_diag("/nonexistent/rules.yaml", "cannot read rule file");
 }
 
+Test(rule_set, refuses_files_that_are_not_utf8)
+{
+    /* libfyaml 0.7.12 would loop forever on this one. */
+    cr_assert_null(load("pack: p\n% x\xff\nrules: []\n"));
+    assert_diag("a.yaml:2:4", "not valid UTF-8 (byte 0xff)");
+}
+
 Test(rule_set, reports_yaml_syntax_errors)
 {
     cr_assert_null(load("pack: p\nrules: [\n"));
