@@ -15,8 +15,9 @@
  * skipped. Replaying into Redis (without --dry-run) needs the pipeline
  * and is refused with exit 2 until it is built.
  *
- * Until the config loader exists, the rules come from --rules FILE
- * (repeatable; globs allowed) and the event format from --format.
+ * The rules, the event format, the time field and the match limits come
+ * from the config; --rules FILE (repeatable, globs allowed), --format and
+ * --time-field override it, and with --rules no config is needed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "config.h"
 #include "decode.h"
 #include "matcher.h"
 #include "replay_io.h"
@@ -165,7 +167,7 @@ static void usage(FILE *out)
                  "until configs can be read:\n"
                  "  --rules FILE       a rule file or glob (repeatable)\n"
                  "  --format F         auto (default), json, syslog or raw\n"
-                 "  --time-field F     event time field (default @timestamp)\n"
+                 "  --time-field F     event time field (\"\" for none)\n"
                  "  --no-prefilter     match with PCRE2 alone\n");
 }
 
@@ -174,6 +176,7 @@ struct replay_args {
     const char **rules;
     size_t n_rules;
     bool dry_run, quiet, stats, no_prefilter;
+    bool format_set, time_field_set;
     enum vigil_event_format format;
     const char *time_field;
 };
@@ -223,9 +226,11 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
                                 "syslog or raw\n");
                 return -1;
             }
+            a->format_set = true;
             break;
         case 't':
             a->time_field = optarg;
+            a->time_field_set = true;
             break;
         case 'P':
             a->no_prefilter = true;
@@ -246,25 +251,63 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
     return 0;
 }
 
-/* Loads the rule set the arguments name; NULL (reported) on failure. */
-static struct vigil_rule_set *load_rules(const struct replay_args *a)
+/*
+ * Loads the rule set: the --rules files, else the config's, with the
+ * config's limits. NULL (reported) on failure.
+ */
+static struct vigil_rule_set *load_rules(const struct replay_args *a,
+                                         const struct vigil_config *cfg)
 {
     struct vigil_diags diags;
     vigil_diags_init(&diags);
-    char **paths = NULL;
+    struct vigil_rule_set_options opts = {0};
+    if (cfg)
+        vigil_rule_set_options_from_config(cfg, &opts);
+    if (a->no_prefilter)
+        opts.no_prefilter = true;
     struct vigil_rule_set *set = NULL;
-    if (vigil_rule_paths_expand(a->rules, a->n_rules, NULL, &paths, &diags) ==
-        0) {
-        size_t n = 0;
-        while (paths[n])
-            n++;
-        struct vigil_rule_set_options opts = {.no_prefilter = a->no_prefilter};
-        set = vigil_rule_set_load((const char *const *)paths, n, &opts, &diags);
-        vigil_strv_free(paths);
+    if (a->n_rules == 0) {
+        set = vigil_rule_set_load((const char *const *)cfg->rule_files,
+                                  cfg->n_rule_files, &opts, &diags);
+    } else {
+        char **paths = NULL;
+        if (vigil_rule_paths_expand(a->rules, a->n_rules, NULL, &paths,
+                                    &diags) == 0) {
+            size_t n = 0;
+            while (paths[n])
+                n++;
+            set = vigil_rule_set_load((const char *const *)paths, n, &opts,
+                                      &diags);
+            vigil_strv_free(paths);
+        }
     }
     vigil_diags_print(&diags, stderr);
     vigil_diags_fini(&diags);
     return set;
+}
+
+/*
+ * Takes the event format and time field from the config unless given on
+ * the command line. -1 (reported) for a decoder plugin, not loaded here.
+ */
+static int settings_from_config(struct replay_args *a,
+                                const struct vigil_config *cfg)
+{
+    if (!cfg)
+        return 0;
+    if (!a->format_set) {
+        if (cfg->events.format_plugin) {
+            fprintf(stderr,
+                    "vigild replay: the decoder plugin '%s' cannot be "
+                    "loaded by replay yet; pass --format\n",
+                    cfg->events.format_name);
+            return -1;
+        }
+        a->format = cfg->events.format;
+    }
+    if (!a->time_field_set)
+        a->time_field = cfg->events.time_field;
+    return 0;
 }
 
 int vigil_cmd_replay(int argc, char **argv)
@@ -281,12 +324,9 @@ int vigil_cmd_replay(int argc, char **argv)
                         "use --dry-run\n");
         goto out_args;
     }
-    if (a.n_rules == 0) {
-        /* TODO(config): rules, format and limits from the config. */
-        fprintf(stderr,
-                "vigild replay: reading %s is not built yet; pass "
-                "the rule files with --rules FILE\n",
-                a.config ? a.config : "a config");
+    if (a.n_rules == 0 && !a.config) {
+        fprintf(stderr, "vigild replay: -c vigil.yaml (or --rules FILE) "
+                        "is needed\n");
         goto out_args;
     }
 
@@ -294,9 +334,25 @@ int vigil_cmd_replay(int argc, char **argv)
     struct replay r = {.print_matches = !a.quiet,
                        .now_ms = (int64_t)time(NULL) * 1000};
     rc = 1;
-    r.set = load_rules(&a);
+    struct vigil_config *cfg = NULL;
+    if (a.config) {
+        struct vigil_diags diags;
+        vigil_diags_init(&diags);
+        cfg = vigil_config_load(a.config, &diags);
+        vigil_diags_print(&diags, stderr);
+        vigil_diags_fini(&diags);
+        if (!cfg)
+            goto out_args;
+    }
+    if (settings_from_config(&a, cfg) < 0) {
+        rc = 2;
+        goto out_config;
+    }
+    r.set = load_rules(&a, cfg);
     if (!r.set)
-        goto out_args;
+        goto out_config;
+    if (a.time_field && !a.time_field[0])
+        a.time_field = NULL; /* "": no time field */
     struct vigil_decode_options dopts = {.format = a.format,
                                          .time_field = a.time_field};
     r.matcher = vigil_matcher_create(r.set);
@@ -329,6 +385,8 @@ out_free:
     vigil_decoder_destroy(r.decoder);
     vigil_matcher_destroy(r.matcher);
     vigil_rule_set_unref(r.set);
+out_config:
+    vigil_config_destroy(cfg);
 out_args:
     free(a.rules);
     return rc;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
 #include "rule_set.h"
 #include "rule_test.h"
 #include "yaml_doc.h"
@@ -84,43 +85,60 @@ int vigil_cmd_test(int argc, char **argv)
         }
     }
     int n_files = argc - optind;
-    if (n_files == 0 && config) {
-        /* TODO(config): take the rule globs and limits from the config. */
-        fprintf(stderr,
-                "vigild test: reading %s is not built yet; pass the "
-                "rule files to test\n",
-                config);
-        return 2;
-    }
-    if (n_files == 0) {
+    if (n_files == 0 && !config) {
         usage(stderr);
         return 2;
     }
-    if (config)
-        fprintf(stderr,
-                "vigild test: note: %s is not read yet (testing the "
-                "files given with default limits)\n",
-                config);
-
-    const char **rules = calloc((size_t)n_files, sizeof(*rules));
-    if (!rules)
+    struct vigil_diags diags;
+    vigil_diags_init(&diags);
+    struct vigil_config *cfg = NULL;
+    if (config) {
+        cfg = vigil_config_load(config, &diags);
+        if (!cfg) {
+            vigil_diags_print(&diags, stderr);
+            vigil_diags_fini(&diags);
+            fprintf(stderr, "vigild test: %s did not load\n", config);
+            return 1;
+        }
+    }
+    /* The files given, else every rule and indicator file of the config. */
+    size_t n_paths = n_files > 0 ? (size_t)n_files
+                                 : cfg->n_rule_files + cfg->n_indicator_files;
+    const char **paths = calloc(n_paths + 1, sizeof(*paths));
+    const char **rules = calloc(n_paths + 1, sizeof(*rules));
+    if (!paths || !rules) {
+        free(paths);
+        free(rules);
+        vigil_config_destroy(cfg);
+        vigil_diags_fini(&diags);
         return 1;
+    }
+    for (size_t i = 0; i < n_paths; i++) {
+        if (n_files > 0)
+            paths[i] = argv[optind + (int)i];
+        else if (i < cfg->n_rule_files)
+            paths[i] = cfg->rule_files[i];
+        else
+            paths[i] = cfg->indicator_files[i - cfg->n_rule_files];
+    }
     size_t n_rules = 0;
-    for (int i = optind; i < argc; i++) {
-        if (is_indicator_file(argv[i]))
+    for (size_t i = 0; i < n_paths; i++) {
+        if (is_indicator_file(paths[i]))
             fprintf(stderr,
                     "%s: indicator tests are not run yet (not built "
                     "in this vigild)\n",
-                    argv[i]);
+                    paths[i]);
         else
-            rules[n_rules++] = argv[i];
+            rules[n_rules++] = paths[i];
     }
-
-    struct vigil_diags diags;
-    vigil_diags_init(&diags);
+    struct vigil_rule_set_options opts = {0};
+    if (cfg)
+        vigil_rule_set_options_from_config(cfg, &opts);
     struct vigil_rule_set *set =
-        vigil_rule_set_load(rules, n_rules, NULL, &diags);
+        vigil_rule_set_load(rules, n_rules, &opts, &diags);
     free(rules);
+    free(paths);
+    vigil_config_destroy(cfg);
     vigil_diags_print(&diags, stderr);
     vigil_diags_fini(&diags);
     if (!set) {

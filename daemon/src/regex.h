@@ -28,8 +28,9 @@ struct vigil_regex_limits {
     uint32_t jit_stack_kb;  /* largest JIT stack of a thread, KiB */
 };
 
-#define VIGIL_REGEX_DEFAULT_MATCH_LIMIT 1000000u
-#define VIGIL_REGEX_DEFAULT_DEPTH_LIMIT 100000u
+/* The same defaults as vigil.yaml's matching section (config.c). */
+#define VIGIL_REGEX_DEFAULT_MATCH_LIMIT 100000u
+#define VIGIL_REGEX_DEFAULT_DEPTH_LIMIT 10000u
 #define VIGIL_REGEX_DEFAULT_HEAP_LIMIT_KB 65536u
 #define VIGIL_REGEX_DEFAULT_JIT_STACK_KB 1024u
 

@@ -192,6 +192,21 @@ vigil_rule_set_load_sources(const struct vigil_rule_source *srcs, size_t n,
                             const struct vigil_rule_set_options *opts,
                             struct vigil_diags *diags);
 
+struct vigil_config;
+
+/*
+ * Loads the rule files a config lists (cfg->rule_files) with its matching
+ * settings (match and depth limits, whether to prefilter). Like
+ * vigil_rule_set_load() otherwise; cfg is borrowed for the call.
+ */
+struct vigil_rule_set *
+vigil_rule_set_load_config(const struct vigil_config *cfg,
+                           struct vigil_diags *diags);
+
+/* The rule set options a config asks for. */
+void vigil_rule_set_options_from_config(const struct vigil_config *cfg,
+                                        struct vigil_rule_set_options *out);
+
 /*
  * Expands glob patterns (relative ones against base_dir, NULL = the
  * current folder) into a sorted, de-duplicated, NULL-terminated list of

@@ -273,3 +273,71 @@ Test(test_command, skips_indicator_files_and_needs_files)
     free(err);
     free(ind);
 }
+
+/* Replays the shipped packs' sample corpus, with or without prefilter. */
+static void replay_corpus(const char *extra)
+{
+    char *cfg_text = NULL;
+    cr_assert(asprintf(&cfg_text,
+                       "redis:\n  url: \"redis://127.0.0.1:1/0\"\n"
+                       "rules: [\"%s/rules/packs/*.yaml\"]\n",
+                       VIGIL_SOURCE_DIR) > 0);
+    char *cfg = vigil_test_write_file(tmp, "vigil.yaml", cfg_text);
+    char *sample = NULL, *want_path = NULL;
+    cr_assert(asprintf(&sample, "%s/rules_corpus/sample.log", VIGIL_TESTS_DIR) >
+              0);
+    cr_assert(asprintf(&want_path, "%s/rules_corpus/expected.json",
+                       VIGIL_TESTS_DIR) > 0);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay",  "-c",   cfg,   "--dry-run", "--quiet",
+                          "--stats", sample, extra, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s", err);
+    cJSON *got = cJSON_Parse(out);
+    char *want_text = vigil_test_read_file(want_path, NULL);
+    cJSON *want = cJSON_Parse(want_text);
+    cr_assert_not_null(got, "%s", out);
+    cr_assert_not_null(want);
+    const char *keys[] = {"events", "matched_events", "rules"};
+    for (int i = 0; i < 3; i++)
+        cr_assert(cJSON_Compare(cJSON_GetObjectItem(got, keys[i]),
+                                cJSON_GetObjectItem(want, keys[i]), true),
+                  "%s differs: %s", keys[i], out);
+    cr_assert_eq(cJSON_GetObjectItem(got, "decode_errors")->valuedouble, 0);
+    cJSON_Delete(got);
+    cJSON_Delete(want);
+    free(want_text);
+    free(out);
+    free(err);
+    free(sample);
+    free(want_path);
+    free(cfg);
+    free(cfg_text);
+}
+
+Test(replay, matches_the_rule_pack_corpus_with_the_config)
+{
+    replay_corpus(NULL);
+}
+
+Test(replay, matches_the_rule_pack_corpus_without_prefilter)
+{
+    replay_corpus("--no-prefilter");
+}
+
+Test(test_command, runs_the_tests_of_the_config_rule_files)
+{
+    char *cfg_text = NULL;
+    cr_assert(asprintf(&cfg_text,
+                       "redis:\n  url: \"redis://127.0.0.1:1/0\"\n"
+                       "rules: [\"%s/rules/good/*.yaml\"]\n",
+                       VIGIL_TESTS_DIR) > 0);
+    char *cfg = vigil_test_write_file(tmp, "vigil.yaml", cfg_text);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"test", "-c", cfg, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s%s", out, err);
+    cr_assert_str_eq(out, "11 tests, 0 failed\n");
+    free(out);
+    free(err);
+    free(cfg);
+    free(cfg_text);
+}
