@@ -30,12 +30,12 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Skips "\n" or "\r\n" at i; returns the index after it, or i. */
+/* Skips a line break ("\n", "\r\n" or "\r") at i; the index after it. */
 static size_t skip_break(const struct replay *r, size_t i)
 {
     if (i < r->end && r->s[i] == '\r' && i + 1 < r->end && r->s[i + 1] == '\n')
         return i + 2;
-    if (i < r->end && r->s[i] == '\n')
+    if (i < r->end && (r->s[i] == '\n' || r->s[i] == '\r'))
         return i + 1;
     return i;
 }
@@ -160,9 +160,10 @@ static void replay_block(struct replay *r, size_t i, bool folded)
             indent = sp;
             break;
         }
-        k = skip_break(r, k + sp);
-        if (k == i)
+        size_t next = skip_break(r, k + sp);
+        if (next == k + sp)
             break;
+        k = next;
     }
     bool prev_normal = false; /* previous content line folds */
     size_t pending = 0;       /* breaks not yet emitted */
@@ -206,7 +207,8 @@ static void advance(const char *src, size_t from, size_t to, int *line,
                     int *col)
 {
     for (size_t i = from; i < to; i++) {
-        if (src[i] == '\n') {
+        bool bare_cr = src[i] == '\r' && (i + 1 >= to || src[i + 1] != '\n');
+        if (src[i] == '\n' || bare_cr) {
             (*line)++;
             *col = 1;
         } else if ((src[i] & 0xC0) != 0x80 && src[i] != '\r') {

@@ -71,6 +71,8 @@ Test(yaml_scalar, follows_line_folding)
     ASSERT_POS("k: \"abc\\\n  def\"\n", 3, 2, 3);
     /* CRLF line ends. */
     ASSERT_POS("k: abc\r\n  def\r\n", 4, 2, 3);
+    /* Bare CRs in a block scalar end lines too (and never loop). */
+    ASSERT_POS("k: |\n  \r\r\r\n  d(e\n", 3, 5, 3);
 }
 
 Test(yaml_scalar, maps_block_scalars_line_by_line)
