@@ -414,7 +414,7 @@ Test(rule_set, rejects_bad_names_and_expectations)
         "has space") "    match: x\n    count: [{ counter: 'a:b' }]\n"
                      "    tests: [{ line: x, expect: nothing }]\n"));
     assert_diag("a.yaml:3:9", "rule id 'has space' must be");
-    assert_diag("a.yaml:7:25", "counter name 'a:b' must be");
+    assert_diag("a.yaml:7:24", "counter name 'a:b' must be");
     assert_diag("a.yaml:8:32", "expect must be no-match or a mapping");
 }
 
