@@ -600,6 +600,50 @@ static size_t utf8_prefix(const char *text, size_t len)
     return len;
 }
 
+/*
+ * Offset of the first block-context explicit key ("? key" at the start of
+ * a line, possibly after "- "), or len. libfyaml 0.7.12 crashes in
+ * fy_parser_destroy() on "? b:\t? :" (reproduced without vigil); rule
+ * files never need explicit keys, so they are refused before parsing.
+ */
+static size_t explicit_key(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t k = i;
+        while (k < len && (text[k] == ' ' || text[k] == '-') &&
+               (text[k] == ' ' ||
+                (k + 1 < len && (text[k + 1] == ' ' || text[k + 1] == '\t'))))
+            k++;
+        if (k < len && text[k] == '?' &&
+            (k + 1 == len || text[k + 1] == ' ' || text[k + 1] == '\t' ||
+             text[k + 1] == '\n' || text[k + 1] == '\r'))
+            return k;
+        const char *nl = memchr(text + i, '\n', len - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - text) + 1;
+    }
+    return len;
+}
+
+/* Reports a problem at byte offset at of the text. */
+static void text_error(struct vigil_loader *l, struct vigil_rule_file *lf,
+                       const char *name, size_t at, const char *msg)
+{
+    int line = 1, col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (lf->text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if ((lf->text[i] & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    vigil_diags_add(l->diags, name, line, col, "%s", msg);
+    l->failed = true;
+}
+
 /* True when text holds nothing but blanks and comments. */
 static bool blank(const char *text, size_t len)
 {
@@ -621,19 +665,16 @@ void vigil_rule_file_load(struct vigil_loader *l, struct vigil_rule_file *lf,
 {
     size_t bad = utf8_prefix(lf->text, lf->len);
     if (bad < lf->len) {
-        int line = 1, col = 1;
-        for (size_t i = 0; i < bad; i++) {
-            if (lf->text[i] == '\n') {
-                line++;
-                col = 1;
-            } else if ((lf->text[i] & 0xC0) != 0x80) {
-                col++;
-            }
-        }
-        vigil_diags_add(l->diags, name, line, col,
-                        "not valid UTF-8 (byte 0x%02x)",
-                        (unsigned char)lf->text[bad]);
-        l->failed = true;
+        char msg[64];
+        snprintf(msg, sizeof(msg), "not valid UTF-8 (byte 0x%02x)",
+                 (unsigned char)lf->text[bad]);
+        text_error(l, lf, name, bad, msg);
+        return;
+    }
+    bad = explicit_key(lf->text, lf->len);
+    if (bad < lf->len) {
+        text_error(l, lf, name, bad,
+                   "explicit keys ('? key') are not supported in rule files");
         return;
     }
     if (blank(lf->text, lf->len)) {

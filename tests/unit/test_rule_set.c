@@ -332,30 +332,29 @@ Test(rule_set, rejects_a_rule_feeding_a_counter_twice)
 
 Test(rule_set, rejects_pairs_with_unknown_rules_or_keys)
 {
-    cr_assert_null(load(
-        "pack: p\nrules:\n" RULE_HEAD("open") "    match: 'open "
-                                              "(?<id>\\d+)'\n" RULE_HEAD(
-                                                  "close") "    match: 'close "
-                                                           "(?<ticket>\\d+)'\n"
-                                                           "    count:\n"
-                                                           "      - counter: "
-                                                           "t\n"
-                                                           "        pair: { "
-                                                           "start: open, end: "
-                                                           "shut, key: id, "
-                                                           "within: 1h }\n"
-                                                           "      - counter: "
-                                                           "u\n"
-                                                           "        pair: { "
-                                                           "start: open, end: "
-                                                           "close, key: id, "
-                                                           "within: 1h }\n"
-                                                           "      - counter: "
-                                                           "v\n"
-                                                           "        pair: { "
-                                                           "start: open, end: "
-                                                           "open, key: id, "
-                                                           "within: soon }\n"));
+    cr_assert_null(load("pack: p\nrules:\n" RULE_HEAD(
+        "open") "    match: 'open "
+                "(?<id>\\d+)'\n" RULE_HEAD("close") "    match: 'close "
+                                                    "(?<ticket>\\d+)'\n"
+                                                    "    count:\n"
+                                                    "      - counter: "
+                                                    "t\n"
+                                                    "        pair: { "
+                                                    "start: open, end: "
+                                                    "shut, key: id, "
+                                                    "within: 1h }\n"
+                                                    "      - counter: "
+                                                    "u\n"
+                                                    "        pair: { "
+                                                    "start: open, end: "
+                                                    "close, key: id, "
+                                                    "within: 1h }\n"
+                                                    "      - counter: "
+                                                    "v\n"
+                                                    "        pair: { "
+                                                    "start: open, end: "
+                                                    "open, key: id, "
+                                                    "within: soon }\n"));
     assert_diag("a.yaml:13:35", "pair end: no rule with id 'shut'");
     assert_diag("a.yaml:15:47", "'id' is not a named capture of the pattern "
                                 "of rule 'close'");
@@ -434,6 +433,21 @@ Test(rule_set, refuses_files_that_are_not_utf8)
     assert_diag("a.yaml:2:4", "not valid UTF-8 (byte 0xff)");
 }
 
+Test(rule_set, refuses_explicit_keys)
+{
+    /* libfyaml 0.7.12 would crash on this one. */
+    cr_assert_null(load("pack: p\nrules:\n  - ? b:\t? :\n"));
+    assert_diag("a.yaml:3:5", "explicit keys ('? key') are not supported");
+    cr_assert_null(load("? b:\t- :\n"));
+    assert_diag("a.yaml:1:1", "explicit keys");
+    /* A '?' elsewhere is just text. */
+    struct vigil_rule_set *set = load("pack: p\nrules:\n" RULE_HEAD(
+        "r") "    match: 'a? b'\n"
+             "    tests:\n      - line: '? x'\n        expect: no-match\n");
+    cr_assert_not_null(set);
+    vigil_rule_set_unref(set);
+}
+
 Test(rule_set, reports_yaml_syntax_errors)
 {
     cr_assert_null(load("pack: p\nrules: [\n"));
@@ -462,12 +476,11 @@ Test(rule_set, is_reference_counted)
 
 Test(rule_set, lists_patterns_vectorscan_cannot_prefilter)
 {
-    const char *text =
-        "pack: p\nrules:\n" RULE_HEAD("plain") "    match: 'Failed "
-                                               "password'\n" RULE_HEAD(
-                                                   "keep_out") "    match: "
-                                                               "'user=\\K\\w+'"
-                                                               "\n";
+    const char *text = "pack: p\nrules:\n" RULE_HEAD(
+        "plain") "    match: 'Failed "
+                 "password'\n" RULE_HEAD("keep_out") "    match: "
+                                                     "'user=\\K\\w+'"
+                                                     "\n";
     struct vigil_rule_set *set = load(text);
     cr_assert_not_null(set);
     struct vigil_diags notes;
