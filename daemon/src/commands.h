@@ -19,6 +19,8 @@ struct vigil_command {
 
 /* vigild check: validate the config (cmd_check.c). */
 int vigil_cmd_check(int argc, char **argv);
+int vigil_cmd_test(int argc, char **argv);   /* cmd_test.c */
+int vigil_cmd_replay(int argc, char **argv); /* cmd_replay.c */
 
 /* vigild status: indicator states from Redis (cmd_status.c). */
 int vigil_cmd_status(int argc, char **argv);

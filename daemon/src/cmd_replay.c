@@ -1,0 +1,393 @@
+/*
+ * vigild replay -c vigil.yaml [--dry-run] [--quiet] [--stats] FILE...:
+ * feeds events from files (one per line, "-" = stdin) through decoding and
+ * matching. Output (DESIGN.md section 2, a contract):
+ *   --dry-run  one line per match:
+ *              {"n":<line>,"rule":"<id>","fields":{<captures>}}
+ *              (n counts lines across all inputs, from 1; captures that did
+ *              not participate are left out)
+ *   --quiet    no match lines
+ *   --stats    a last line {"events":N,"matched_events":N,
+ *              "decode_errors":N,"rules":{"<id>":count,...},"seconds":S}
+ *              ("rules" lists the rules that matched, in rule-set order;
+ *              "seconds" is the time spent replaying, after loading)
+ * Lines that do not decode are counted and skipped; empty lines are
+ * skipped. Replaying into Redis (without --dry-run) needs the pipeline
+ * and is refused with exit 2 until it is built.
+ *
+ * The rules, the event format, the time field and the match limits come
+ * from the config; --rules FILE (repeatable, globs allowed), --format and
+ * --time-field override it, and with --rules no config is needed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "decode.h"
+#include "matcher.h"
+#include "replay_io.h"
+#include "rule_set.h"
+#include "yaml_doc.h"
+
+struct replay {
+    struct vigil_rule_set *set;
+    struct vigil_matcher *matcher;
+    struct vigil_decoder *decoder;
+    struct vigil_event ev;
+    struct vigil_out out;
+    bool print_matches;
+    uint64_t n; /* current line number, from 1 across inputs */
+    uint64_t events;
+    uint64_t matched_events;
+    uint64_t decode_errors;
+    uint64_t *rule_counts;
+    int64_t now_ms;
+};
+
+static int on_match(const struct vigil_match *m, void *user)
+{
+    struct replay *r = user;
+    r->rule_counts[m->rule->index]++;
+    if (!r->print_matches)
+        return 0;
+    struct vigil_out *o = &r->out;
+    vigil_out_printf(o, "{\"n\":%llu,\"rule\":", (unsigned long long)r->n);
+    vigil_out_json_string(o, m->rule->id, strlen(m->rule->id));
+    vigil_out_put(o, ",\"fields\":{", 11);
+    bool first = true;
+    for (size_t i = 0; i < m->rule->n_captures; i++) {
+        if (!m->captures[i].ptr)
+            continue;
+        if (!first)
+            vigil_out_put(o, ",", 1);
+        first = false;
+        const char *name = m->rule->captures[i].name;
+        vigil_out_json_string(o, name, strlen(name));
+        vigil_out_put(o, ":", 1);
+        vigil_out_json_string(o, m->captures[i].ptr, m->captures[i].len);
+    }
+    vigil_out_put(o, "}}\n", 3);
+    return 0;
+}
+
+static void replay_line(struct replay *r, const char *line, size_t len)
+{
+    const char *reason = NULL;
+    if (vigil_decode(r->decoder, line, len, r->now_ms, &r->ev, &reason) < 0) {
+        r->decode_errors++;
+        return;
+    }
+    r->events++;
+    if (vigil_matcher_run(r->matcher, &r->ev, on_match, r) > 0)
+        r->matched_events++;
+}
+
+/* Replays one input; -1 when it cannot be read. */
+static int replay_input(struct replay *r, const char *path)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+    if (fd < 0) {
+        fprintf(stderr, "vigild replay: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct vigil_line_reader lr;
+    if (vigil_line_reader_init(&lr, fd) < 0) {
+        if (fd != STDIN_FILENO)
+            close(fd);
+        fprintf(stderr, "vigild replay: out of memory\n");
+        return -1;
+    }
+    int rc;
+    const char *line;
+    size_t len;
+    while ((rc = vigil_line_reader_next(&lr, &line, &len)) > 0) {
+        r->n++;
+        if (rc == VIGIL_LINE_TOO_LONG) {
+            r->decode_errors++;
+            continue;
+        }
+        if (len > 0)
+            replay_line(r, line, len);
+    }
+    if (rc < 0)
+        fprintf(stderr, "vigild replay: %s: %s\n", path, strerror(errno));
+    vigil_line_reader_fini(&lr);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    return rc < 0 ? -1 : 0;
+}
+
+static void print_stats(struct replay *r, double seconds)
+{
+    struct vigil_out *o = &r->out;
+    vigil_out_printf(o,
+                     "{\"events\":%llu,\"matched_events\":%llu,"
+                     "\"decode_errors\":%llu,\"rules\":{",
+                     (unsigned long long)r->events,
+                     (unsigned long long)r->matched_events,
+                     (unsigned long long)r->decode_errors);
+    bool first = true;
+    for (size_t i = 0; i < vigil_rule_set_size(r->set); i++) {
+        if (!r->rule_counts[i])
+            continue;
+        const char *id = vigil_rule_set_rule(r->set, i)->id;
+        if (!first)
+            vigil_out_put(o, ",", 1);
+        first = false;
+        vigil_out_json_string(o, id, strlen(id));
+        vigil_out_printf(o, ":%llu", (unsigned long long)r->rule_counts[i]);
+    }
+    vigil_out_printf(o, "},\"seconds\":%.3f}\n", seconds);
+}
+
+static double elapsed(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) +
+           (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: vigild replay -c vigil.yaml [--dry-run] [--quiet] "
+                 "[--stats] FILE...\n"
+                 "  FILE: one event per line; - is stdin\n"
+                 "  --dry-run          touch no Redis; print one JSON line per "
+                 "match\n"
+                 "  --quiet            print no matches\n"
+                 "  --stats            end with one JSON line of counts\n"
+                 "until configs can be read:\n"
+                 "  --rules FILE       a rule file or glob (repeatable)\n"
+                 "  --format F         auto (default), json, syslog or raw\n"
+                 "  --time-field F     event time field (\"\" for none)\n"
+                 "  --no-prefilter     match with PCRE2 alone\n");
+}
+
+struct replay_args {
+    const char *config;
+    const char **rules;
+    size_t n_rules;
+    bool dry_run, quiet, stats, no_prefilter;
+    bool format_set, time_field_set;
+    enum vigil_event_format format;
+    const char *time_field;
+};
+
+/* Parses argv; returns -1 (usage error printed), 0, or 1 for --help. */
+static int parse_args(int argc, char **argv, struct replay_args *a)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"stats", no_argument, NULL, 's'},
+        {"rules", required_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'},
+        {"time-field", required_argument, NULL, 't'},
+        {"no-prefilter", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    a->rules = calloc((size_t)argc, sizeof(*a->rules));
+    if (!a->rules)
+        return -1;
+    a->time_field = "@timestamp";
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "c:nqsr:f:t:h", longopts, NULL)) !=
+           -1) {
+        switch (c) {
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'n':
+            a->dry_run = true;
+            break;
+        case 'q':
+            a->quiet = true;
+            break;
+        case 's':
+            a->stats = true;
+            break;
+        case 'r':
+            a->rules[a->n_rules++] = optarg;
+            break;
+        case 'f':
+            if (vigil_event_format_parse(optarg, &a->format) < 0) {
+                fprintf(stderr, "vigild replay: --format must be auto, json, "
+                                "syslog or raw\n");
+                return -1;
+            }
+            a->format_set = true;
+            break;
+        case 't':
+            a->time_field = optarg;
+            a->time_field_set = true;
+            break;
+        case 'P':
+            a->no_prefilter = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vigild replay: no input (use - for stdin)\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Loads the rule set: the --rules files, else the config's, with the
+ * config's limits. NULL (reported) on failure.
+ */
+static struct vigil_rule_set *load_rules(const struct replay_args *a,
+                                         const struct vigil_config *cfg)
+{
+    struct vigil_diags diags;
+    vigil_diags_init(&diags);
+    struct vigil_rule_set_options opts = {0};
+    if (cfg)
+        vigil_rule_set_options_from_config(cfg, &opts);
+    if (a->no_prefilter)
+        opts.no_prefilter = true;
+    struct vigil_rule_set *set = NULL;
+    if (a->n_rules == 0) {
+        set = vigil_rule_set_load((const char *const *)cfg->rule_files,
+                                  cfg->n_rule_files, &opts, &diags);
+    } else {
+        char **paths = NULL;
+        if (vigil_rule_paths_expand(a->rules, a->n_rules, NULL, &paths,
+                                    &diags) == 0) {
+            size_t n = 0;
+            while (paths[n])
+                n++;
+            set = vigil_rule_set_load((const char *const *)paths, n, &opts,
+                                      &diags);
+            vigil_strv_free(paths);
+        }
+    }
+    vigil_diags_print(&diags, stderr);
+    vigil_diags_fini(&diags);
+    return set;
+}
+
+/*
+ * Takes the event format and time field from the config unless given on
+ * the command line. -1 (reported) for a decoder plugin, not loaded here.
+ */
+static int settings_from_config(struct replay_args *a,
+                                const struct vigil_config *cfg)
+{
+    if (!cfg)
+        return 0;
+    if (!a->format_set) {
+        if (cfg->events.format_plugin) {
+            fprintf(stderr,
+                    "vigild replay: the decoder plugin '%s' cannot be "
+                    "loaded by replay yet; pass --format\n",
+                    cfg->events.format_name);
+            return -1;
+        }
+        a->format = cfg->events.format;
+    }
+    if (!a->time_field_set)
+        a->time_field = cfg->events.time_field;
+    return 0;
+}
+
+int vigil_cmd_replay(int argc, char **argv)
+{
+    struct replay_args a = {0};
+    int prc = parse_args(argc, argv, &a);
+    if (prc != 0) {
+        free(a.rules);
+        return prc > 0 ? 0 : 2;
+    }
+    int rc = 2;
+    if (!a.dry_run) {
+        fprintf(stderr, "vigild replay: replay into Redis is not built yet; "
+                        "use --dry-run\n");
+        goto out_args;
+    }
+    if (a.n_rules == 0 && !a.config) {
+        fprintf(stderr, "vigild replay: -c vigil.yaml (or --rules FILE) "
+                        "is needed\n");
+        goto out_args;
+    }
+
+    struct timespec start;
+    struct replay r = {.print_matches = !a.quiet,
+                       .now_ms = (int64_t)time(NULL) * 1000};
+    rc = 1;
+    struct vigil_config *cfg = NULL;
+    if (a.config) {
+        struct vigil_diags diags;
+        vigil_diags_init(&diags);
+        cfg = vigil_config_load(a.config, &diags);
+        vigil_diags_print(&diags, stderr);
+        vigil_diags_fini(&diags);
+        if (!cfg)
+            goto out_args;
+    }
+    if (settings_from_config(&a, cfg) < 0) {
+        rc = 2;
+        goto out_config;
+    }
+    r.set = load_rules(&a, cfg);
+    if (!r.set)
+        goto out_config;
+    if (a.time_field && !a.time_field[0])
+        a.time_field = NULL; /* "": no time field */
+    struct vigil_decode_options dopts = {.format = a.format,
+                                         .time_field = a.time_field};
+    r.matcher = vigil_matcher_create(r.set);
+    r.decoder = vigil_decoder_create(&dopts);
+    r.rule_counts =
+        calloc(vigil_rule_set_size(r.set) + 1, sizeof(*r.rule_counts));
+    vigil_event_init(&r.ev);
+    if (!r.matcher || !r.decoder || !r.rule_counts ||
+        vigil_out_init(&r.out, stdout) < 0) {
+        fprintf(stderr, "vigild replay: out of memory\n");
+        goto out_free;
+    }
+    rc = 0;
+    clock_gettime(CLOCK_MONOTONIC, &start); /* replay time, not loading */
+    for (int i = optind; i < argc; i++) {
+        if (replay_input(&r, argv[i]) < 0)
+            rc = 1;
+    }
+    if (a.stats)
+        print_stats(&r, elapsed(&start));
+    if (vigil_out_flush(&r.out) < 0) {
+        fprintf(stderr, "vigild replay: cannot write the output\n");
+        rc = 1;
+    }
+
+out_free:
+    vigil_out_fini(&r.out);
+    vigil_event_fini(&r.ev);
+    free(r.rule_counts);
+    vigil_decoder_destroy(r.decoder);
+    vigil_matcher_destroy(r.matcher);
+    vigil_rule_set_unref(r.set);
+out_config:
+    vigil_config_destroy(cfg);
+out_args:
+    free(a.rules);
+    return rc;
+}

@@ -1,0 +1,343 @@
+/*
+ * The real vigild binary: `vigild replay --dry-run` and `vigild test`,
+ * their output contracts (DESIGN.md section 2) and exit codes.
+ */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static char *tmp;
+
+static void setup(void)
+{
+    tmp = vigil_test_tmpdir("vigil-replay");
+    cr_assert_not_null(tmp);
+}
+
+static void teardown(void)
+{
+    vigil_test_rm_rf(tmp);
+    free(tmp);
+}
+
+TestSuite(replay, .init = setup, .fini = teardown);
+TestSuite(test_command, .init = setup, .fini = teardown);
+
+static char *fixture(const char *name)
+{
+    char *p = NULL;
+    cr_assert(asprintf(&p, "%s/rules/%s", VIGIL_TESTS_DIR, name) > 0);
+    return p;
+}
+
+/* Runs vigild with up to 12 arguments; returns the exit status. */
+static int vigild(const char *stdin_text, char **out, char **err,
+                  const char *const *args)
+{
+    char *argv[16] = {(char *)VIGILD_PATH};
+    int n = 1;
+    while (args[n - 1] && n < 15) {
+        argv[n] = (char *)args[n - 1];
+        n++;
+    }
+    argv[n] = NULL;
+    return vigil_test_run(argv, stdin_text, out, err);
+}
+
+static const char *const events =
+    "Feb 25 14:34:10 belka sshd[31602]: Failed password for invalid user "
+    "ROOT from 194.117.26.69 port 50273 ssh2\n"
+    "\n"
+    "{\"message\": \"fw1 DENY tcp 1.2.3.4 bytes=512\", \"user\": \"bob\"}\n"
+    "{not json\n"
+    "Feb 25 14:35:00 belka sshd[31603]: Accepted publickey for bob from "
+    "1.2.3.4 port 22 ssh2\r\n"
+    "Feb 25 14:36:00 bastion-1 sshd[1]: Failed password for root from "
+    "5.6.7.8 port 22 ssh2";
+
+Test(replay, dry_run_prints_one_json_line_per_match)
+{
+    char *sshd = fixture("good/sshd.yaml"),
+         *inc = fixture("good/incidents.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay",  "--dry-run", "--rules", sshd,
+                          "--rules", inc,         "-",       NULL};
+    cr_assert_eq(vigild(events, &out, &err, args), 0, "%s", err);
+    cr_assert_str_eq(
+        out,
+        "{\"n\":1,\"rule\":\"sshd.auth_failure\",\"fields\":{\"user\":"
+        "\"ROOT\",\"src_ip\":\"194.117.26.69\"}}\n"
+        "{\"n\":3,\"rule\":\"firewall.denied_bytes\",\"fields\":{\"bytes\":"
+        "\"512\"}}\n"
+        "{\"n\":5,\"rule\":\"sshd.accepted\",\"fields\":{\"method\":"
+        "\"publickey\",\"user\":\"bob\",\"src_ip\":\"1.2.3.4\"}}\n"
+        "{\"n\":6,\"rule\":\"sshd.auth_failure\",\"fields\":{\"user\":"
+        "\"root\",\"src_ip\":\"5.6.7.8\"}}\n"
+        "{\"n\":6,\"rule\":\"sshd.bastion_root\",\"fields\":{\"src_ip\":"
+        "\"5.6.7.8\"}}\n");
+    free(out);
+    free(err);
+    free(sshd);
+    free(inc);
+}
+
+Test(replay, stats_count_events_matches_rules_and_decode_errors)
+{
+    char *sshd = fixture("good/sshd.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay",  "--dry-run", "--quiet", "--stats",
+                          "--rules", sshd,        "-",       NULL};
+    cr_assert_eq(vigild(events, &out, &err, args), 0, "%s", err);
+    cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
+    cJSON *s = cJSON_Parse(out);
+    cr_assert_not_null(s, "%s", out);
+    cr_assert_eq(cJSON_GetObjectItem(s, "events")->valuedouble, 4);
+    cr_assert_eq(cJSON_GetObjectItem(s, "matched_events")->valuedouble, 3);
+    cr_assert_eq(cJSON_GetObjectItem(s, "decode_errors")->valuedouble, 1);
+    cJSON *rules = cJSON_GetObjectItem(s, "rules");
+    cr_assert_eq(cJSON_GetArraySize(rules), 3);
+    cr_assert_eq(cJSON_GetObjectItem(rules, "sshd.auth_failure")->valuedouble,
+                 2);
+    cr_assert_eq(cJSON_GetObjectItem(rules, "sshd.accepted")->valuedouble, 1);
+    cr_assert_eq(cJSON_GetObjectItem(rules, "sshd.bastion_root")->valuedouble,
+                 1);
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(s, "seconds")));
+    /* The stats line ends the output, in the contract's key order. */
+    cr_assert(strncmp(out, "{\"events\":4,\"matched_events\":3,", 31) == 0);
+    cJSON_Delete(s);
+    free(out);
+    free(err);
+    free(sshd);
+}
+
+Test(replay, numbers_lines_across_inputs)
+{
+    char *sshd = fixture("good/sshd.yaml");
+    const char *line = "Feb 25 14:35:00 h sshd[3]: Accepted password for bob "
+                       "from 1.2.3.4 port 22 ssh2\n";
+    char *a = vigil_test_write_file(tmp, "a.log", line);
+    char *b = vigil_test_write_file(tmp, "b.log", line);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay", "--dry-run", "--rules", sshd, a, b, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s", err);
+    cr_assert(strstr(out, "{\"n\":1,\"rule\":\"sshd.accepted\""));
+    cr_assert(strstr(out, "{\"n\":2,\"rule\":\"sshd.accepted\""));
+    free(out);
+    free(err);
+    free(a);
+    free(b);
+    free(sshd);
+}
+
+Test(replay, writes_valid_json_for_hostile_values)
+{
+    const char *rules = "pack: p\nrules:\n  - id: r\n    title: t\n"
+                        "    severity: low\n    match: 'say (?<what>.*)$'\n";
+    char *path = vigil_test_write_file(tmp, "r.yaml", rules);
+    const char *input = "{\"message\": \"say \\\"q\\\" \\\\ "
+                        "\\u0001\\t\\u00e9\\ud83d\\ude00\"}\n";
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay", "--dry-run", "--rules", path, "-", NULL};
+    cr_assert_eq(vigild(input, &out, &err, args), 0, "%s", err);
+    cJSON *m = cJSON_Parse(out);
+    cr_assert_not_null(m, "%s", out);
+    const char *what = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(m, "fields"), "what"));
+    cr_assert_str_eq(what, "\"q\" \\ \x01\t\xc3\xa9\xf0\x9f\x98\x80");
+    cJSON_Delete(m);
+    free(out);
+    free(err);
+    free(path);
+}
+
+Test(replay, reads_lines_longer_than_its_buffer)
+{
+    size_t n = 3u << 20;
+    char *big = malloc(n + 64);
+    memcpy(big, "say ", 4);
+    memset(big + 4, 'x', n);
+    memcpy(big + 4 + n, "\nsay y\n", 8);
+    const char *rules = "pack: p\nrules:\n  - id: r\n    title: t\n"
+                        "    severity: low\n    match: 'say (?<c>x|y)'\n";
+    char *path = vigil_test_write_file(tmp, "r.yaml", rules);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay", "--dry-run", "--rules", path, "-", NULL};
+    cr_assert_eq(vigild(big, &out, &err, args), 0, "%s", err);
+    cr_assert_str_eq(out,
+                     "{\"n\":1,\"rule\":\"r\",\"fields\":{\"c\":\"x\"}}\n"
+                     "{\"n\":2,\"rule\":\"r\",\"fields\":{\"c\":\"y\"}}\n");
+    free(out);
+    free(err);
+    free(path);
+    free(big);
+}
+
+Test(replay, refuses_to_replay_into_redis_until_built)
+{
+    char *sshd = fixture("good/sshd.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay", "--rules", sshd, "-", NULL};
+    cr_assert_eq(vigild("x\n", &out, &err, args), 2);
+    cr_assert_str_eq(out, "");
+    cr_assert(strstr(err, "replay into Redis is not built yet; use "
+                          "--dry-run"));
+    free(out);
+    free(err);
+    free(sshd);
+}
+
+Test(replay, fails_on_rule_errors_and_missing_inputs)
+{
+    char *bad = fixture("bad/errors.yaml"), *sshd = fixture("good/sshd.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay", "--dry-run", "--rules", bad, "-", NULL};
+    cr_assert_eq(vigild("x\n", &out, &err, args), 1);
+    cr_assert(strstr(err, "errors.yaml:10:15: unknown severity 'urgent'"));
+    free(out);
+    free(err);
+    const char *args2[] = {
+        "replay", "--dry-run", "--rules", sshd, "/nonexistent/events.log",
+        NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args2), 1);
+    cr_assert(strstr(err, "/nonexistent/events.log"));
+    free(out);
+    free(err);
+    free(bad);
+    free(sshd);
+}
+
+Test(test_command, passes_good_rule_files)
+{
+    char *sshd = fixture("good/sshd.yaml"),
+         *inc = fixture("good/incidents.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"test", sshd, inc, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s%s", out, err);
+    cr_assert_str_eq(out, "11 tests, 0 failed\n");
+    free(out);
+    free(err);
+    free(sshd);
+    free(inc);
+}
+
+Test(test_command, prints_failures_and_exits_1)
+{
+    char *failing = fixture("failing/failing.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"test", failing, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 1);
+    char *want = NULL;
+    cr_assert(asprintf(&want,
+                       "%s:11: rule f.login: expected user=alice, got "
+                       "user=bob\n",
+                       failing) > 0);
+    cr_assert(strncmp(out, want, strlen(want)) == 0, "%s", out);
+    cr_assert(strstr(out, "\n7 tests, 5 failed\n"));
+    free(want);
+    free(out);
+    free(err);
+    free(failing);
+}
+
+Test(test_command, reports_load_errors_and_exits_1)
+{
+    char *bad = fixture("bad/errors.yaml");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"test", bad, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 1);
+    cr_assert(strstr(err, "errors.yaml:7:31: match: pattern does not "
+                          "compile: missing closing parenthesis"));
+    cr_assert(strstr(err, "errors.yaml:24:9: duplicate rule id"));
+    free(out);
+    free(err);
+    free(bad);
+}
+
+Test(test_command, skips_indicator_files_and_needs_files)
+{
+    char *ind = vigil_test_write_file(tmp, "kpi.yaml", "indicators: []\n");
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"test", ind, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0);
+    cr_assert_str_eq(out, "0 tests, 0 failed\n");
+    cr_assert(strstr(err, "indicator tests are not run yet"));
+    free(out);
+    free(err);
+    const char *none[] = {"test", NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, none), 2);
+    free(out);
+    free(err);
+    free(ind);
+}
+
+/* Replays the shipped packs' sample corpus, with or without prefilter. */
+static void replay_corpus(const char *extra)
+{
+    char *cfg_text = NULL;
+    cr_assert(asprintf(&cfg_text,
+                       "redis:\n  url: \"redis://127.0.0.1:1/0\"\n"
+                       "rules: [\"%s/rules/packs/*.yaml\"]\n",
+                       VIGIL_SOURCE_DIR) > 0);
+    char *cfg = vigil_test_write_file(tmp, "vigil.yaml", cfg_text);
+    char *sample = NULL, *want_path = NULL;
+    cr_assert(asprintf(&sample, "%s/rules_corpus/sample.log", VIGIL_TESTS_DIR) >
+              0);
+    cr_assert(asprintf(&want_path, "%s/rules_corpus/expected.json",
+                       VIGIL_TESTS_DIR) > 0);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay",  "-c",   cfg,   "--dry-run", "--quiet",
+                          "--stats", sample, extra, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s", err);
+    cJSON *got = cJSON_Parse(out);
+    char *want_text = vigil_test_read_file(want_path, NULL);
+    cJSON *want = cJSON_Parse(want_text);
+    cr_assert_not_null(got, "%s", out);
+    cr_assert_not_null(want);
+    const char *keys[] = {"events", "matched_events", "rules"};
+    for (int i = 0; i < 3; i++)
+        cr_assert(cJSON_Compare(cJSON_GetObjectItem(got, keys[i]),
+                                cJSON_GetObjectItem(want, keys[i]), true),
+                  "%s differs: %s", keys[i], out);
+    cr_assert_eq(cJSON_GetObjectItem(got, "decode_errors")->valuedouble, 0);
+    cJSON_Delete(got);
+    cJSON_Delete(want);
+    free(want_text);
+    free(out);
+    free(err);
+    free(sample);
+    free(want_path);
+    free(cfg);
+    free(cfg_text);
+}
+
+Test(replay, matches_the_rule_pack_corpus_with_the_config)
+{
+    replay_corpus(NULL);
+}
+
+Test(replay, matches_the_rule_pack_corpus_without_prefilter)
+{
+    replay_corpus("--no-prefilter");
+}
+
+Test(test_command, runs_the_tests_of_the_config_rule_files)
+{
+    char *cfg_text = NULL;
+    cr_assert(asprintf(&cfg_text,
+                       "redis:\n  url: \"redis://127.0.0.1:1/0\"\n"
+                       "rules: [\"%s/rules/good/*.yaml\"]\n",
+                       VIGIL_TESTS_DIR) > 0);
+    char *cfg = vigil_test_write_file(tmp, "vigil.yaml", cfg_text);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"test", "-c", cfg, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s%s", out, err);
+    cr_assert_str_eq(out, "11 tests, 0 failed\n");
+    free(out);
+    free(err);
+    free(cfg);
+    free(cfg_text);
+}
