@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "redis_conn.h"
 #include "config.h"
 #include "diag.h"
 #include "indicator.h"
@@ -65,55 +66,11 @@ static int parse_options(int argc, char **argv, struct status_options *o)
 /* Connects, authenticates and selects the database of cfg. */
 static redisContext *connect_redis(const struct vigil_config_redis *r)
 {
-    struct timeval tv = {
-        .tv_sec = (time_t)(r->connect_timeout_ms / 1000),
-        .tv_usec = (suseconds_t)(r->connect_timeout_ms % 1000) * 1000};
-    redisContext *c = r->transport == VIGIL_REDIS_UNIX
-                          ? redisConnectUnixWithTimeout(r->socket_path, tv)
-                          : redisConnectWithTimeout(r->host, r->port, tv);
-    if (!c || c->err) {
-        fprintf(stderr, "vigild status: redis: %s\n",
-                c ? c->errstr : "out of memory");
-        if (c)
-            redisFree(c);
-        return NULL;
-    }
-    struct timeval ctv = {
-        .tv_sec = (time_t)(r->command_timeout_ms / 1000),
-        .tv_usec = (suseconds_t)(r->command_timeout_ms % 1000) * 1000};
-    redisSetTimeout(c, ctv);
-    redisReply *rep = NULL;
-    if (r->password) {
-        if (r->username) {
-            const char *argv[] = {"AUTH", r->username, r->password};
-            rep = redisCommandArgv(c, 3, argv, NULL);
-        } else {
-            const char *argv[] = {"AUTH", r->password};
-            rep = redisCommandArgv(c, 2, argv, NULL);
-        }
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "vigild status: redis AUTH: %s\n",
-                    rep ? rep->str : c->errstr);
-            goto err_free;
-        }
-        freeReplyObject(rep);
-    }
-    if (r->db != 0) {
-        rep = redisCommand(c, "SELECT %d", r->db);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "vigild status: redis SELECT: %s\n",
-                    rep ? rep->str : c->errstr);
-            goto err_free;
-        }
-        freeReplyObject(rep);
-    }
+    char err[256];
+    redisContext *c = vigil_redis_connect(r, err, sizeof(err));
+    if (!c)
+        fprintf(stderr, "vigild status: redis: %s\n", err);
     return c;
-
-err_free:
-    if (rep)
-        freeReplyObject(rep);
-    redisFree(c);
-    return NULL;
 }
 
 /* "2024-05-16T09:00:00Z", or "" for NEVER. */

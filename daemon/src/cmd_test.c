@@ -1,6 +1,8 @@
 /*
  * vigild test [-c vigil.yaml] [--verbose] [FILES...]: runs the tests:
- * blocks of rule files (rule_test.h) and prints one line per failure and
+ * blocks of rule files (rule_test.h) and indicator files (indicator_test.h),
+ * checking indicators against the counters of the rules given with them;
+ * prints one line per failure and
  * a summary "N tests, N failed". Exit 0 when all passed, 1 on a failure or
  * a load error, 2 on a usage error.
  */
@@ -10,6 +12,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "indicator_test.h"
+#include "measures.h"
 #include "config.h"
 #include "rule_set.h"
 #include "rule_test.h"
@@ -121,13 +125,11 @@ int vigil_cmd_test(int argc, char **argv)
         else
             paths[i] = cfg->indicator_files[i - cfg->n_rule_files];
     }
-    size_t n_rules = 0;
-    for (size_t i = 0; i < n_paths; i++) {
+    size_t n_rules = 0, n_ind = 0;
+    const char **inds = calloc(n_paths + 1, sizeof(*inds));
+    for (size_t i = 0; inds && i < n_paths; i++) {
         if (is_indicator_file(paths[i]))
-            fprintf(stderr,
-                    "%s: indicator tests are not run yet (not built "
-                    "in this vigild)\n",
-                    paths[i]);
+            inds[n_ind++] = paths[i];
         else
             rules[n_rules++] = paths[i];
     }
@@ -135,22 +137,46 @@ int vigil_cmd_test(int argc, char **argv)
     if (cfg)
         vigil_rule_set_options_from_config(cfg, &opts);
     struct vigil_rule_set *set =
-        vigil_rule_set_load(rules, n_rules, &opts, &diags);
+        n_rules || !n_ind ? vigil_rule_set_load(rules, n_rules, &opts, &diags)
+                          : NULL;
+    /* Indicators read the counters of the rules tested with them. */
+    struct vigil_indicator_options iopts = {
+        .counter_kind = vigil_measures_counter_kind,
+        .counter_ctx = set,
+        .retention_ms = VIGIL_MAX_REACH_MS,
+    };
+    struct vigil_indicator_set *ind =
+        n_ind
+            ? vigil_indicator_set_load(inds, n_ind, set ? &iopts : NULL, &diags)
+            : NULL;
+    free(inds);
     free(rules);
     free(paths);
     vigil_config_destroy(cfg);
     vigil_diags_print(&diags, stderr);
     vigil_diags_fini(&diags);
-    if (!set) {
-        fprintf(stderr, "vigild test: the rule files did not load\n");
+    bool load_failed = (n_rules && !set) || (n_ind && !ind);
+    if (load_failed) {
+        fprintf(stderr, "vigild test: the files did not load\n");
+        if (set)
+            vigil_rule_set_unref(set);
+        vigil_indicator_set_destroy(ind);
         return 1;
     }
-    if (verbose)
+    if (verbose && set)
         describe(set);
     struct vigil_rule_test_summary sum = {0, 0};
-    int rc = vigil_rule_test_run(set, stdout, &sum);
-    vigil_rule_set_unref(set);
-    printf("%zu tests, %zu failed\n", sum.tests, sum.failed);
+    int rc = set ? vigil_rule_test_run(set, stdout, &sum) : 0;
+    unsigned ind_passed = 0, ind_failed = 0;
+    if (ind &&
+        vigil_indicator_tests_run(ind, stdout, &ind_passed, &ind_failed) < 0 &&
+        rc == 0)
+        rc = 1;
+    if (set)
+        vigil_rule_set_unref(set);
+    vigil_indicator_set_destroy(ind);
+    printf("%zu tests, %zu failed\n", sum.tests + ind_passed + ind_failed,
+           sum.failed + ind_failed);
     if (rc < 0) {
         fprintf(stderr, "vigild test: out of memory\n");
         return 1;

@@ -7,7 +7,7 @@
 #include "log.h"
 
 const struct vigil_command vigil_commands[] = {
-    {"run", NULL, "run -c vigil.yaml", "the daemon (default)"},
+    {"run", vigil_cmd_run, "run -c vigil.yaml", "the daemon (default)"},
     {"check", vigil_cmd_check, "check -c vigil.yaml [--print]",
      "validate config, rules and indicators"},
     {"test", vigil_cmd_test, "test [-c vigil.yaml] [FILES...]",

@@ -17,13 +17,12 @@ struct vigil_command {
     const char *summary;
 };
 
-/* vigild check: validate the config (cmd_check.c). */
-int vigil_cmd_check(int argc, char **argv);
+/* Subcommands, one cmd_<name>.c each. */
+int vigil_cmd_run(int argc, char **argv);    /* cmd_run.c */
+int vigil_cmd_check(int argc, char **argv);  /* cmd_check.c */
 int vigil_cmd_test(int argc, char **argv);   /* cmd_test.c */
 int vigil_cmd_replay(int argc, char **argv); /* cmd_replay.c */
-
-/* vigild status: indicator states from Redis (cmd_status.c). */
-int vigil_cmd_status(int argc, char **argv);
+int vigil_cmd_status(int argc, char **argv); /* cmd_status.c */
 
 /* The table of subcommands, ending with a NULL name. */
 extern const struct vigil_command vigil_commands[];

@@ -19,6 +19,7 @@ static const struct {
     const char *kafka_group;
     unsigned kafka_workers;
     size_t kafka_max_message_bytes;
+    unsigned kafka_batch_events;
     int redis_port;
     int redis_db;
     const char *redis_namespace;
@@ -40,6 +41,7 @@ static const struct {
     .kafka_group = "vigil",
     .kafka_workers = 1,
     .kafka_max_message_bytes = 1048576,
+    .kafka_batch_events = 20000,
     .redis_port = 6379,
     .redis_db = 0,
     .redis_namespace = "default",
@@ -854,7 +856,7 @@ static void load_kafka(struct loader *l, struct fy_node *node)
 {
     struct vigil_config_kafka *k = &l->cfg->kafka;
     struct fy_node *brokers, *topics, *group, *workers, *dlq, *max_bytes,
-        *props;
+        *batch, *props;
     const struct vigil_yaml_key keys[] = {
         {"brokers", &brokers, true},
         {"topics", &topics, true},
@@ -862,6 +864,7 @@ static void load_kafka(struct loader *l, struct fy_node *node)
         {"workers", &workers, false},
         {"dead_letter_topic", &dlq, false},
         {"max_message_bytes", &max_bytes, false},
+        {"batch_events", &batch, false},
         {"properties", &props, false},
         {NULL, NULL, false},
     };
@@ -914,6 +917,10 @@ static void load_kafka(struct loader *l, struct fy_node *node)
     if (max_bytes && vigil_yaml_int(&l->y, max_bytes, "kafka.max_message_bytes",
                                     1, MAX_MESSAGE_BYTES_MAX, &v) == 0)
         k->max_message_bytes = (size_t)v;
+    k->batch_events = defaults.kafka_batch_events;
+    if (batch &&
+        vigil_yaml_int(&l->y, batch, "kafka.batch_events", 1, 1000000, &v) == 0)
+        k->batch_events = (unsigned)v;
     if (dlq && get_str(l, dlq, "kafka.dead_letter_topic",
                        &k->dead_letter_topic) == 0) {
         if (!is_topic(k->dead_letter_topic) || k->dead_letter_topic[0] == '^')
@@ -989,29 +996,6 @@ static void load_redis(struct loader *l, struct fy_node *node)
                               &r->command_timeout_ms);
 }
 
-/*
- * The built-in event formats, as decode.h's vigil_event_format_parse()
- * names them. That function lives in decode.c, which is not part of
- * vigil_core yet; call it here instead once it is.
- */
-static int parse_event_format(const char *s, enum vigil_event_format *out)
-{
-    static const struct {
-        const char *name;
-        enum vigil_event_format format;
-    } formats[] = {{"auto", VIGIL_FORMAT_AUTO},
-                   {"json", VIGIL_FORMAT_JSON},
-                   {"syslog", VIGIL_FORMAT_SYSLOG},
-                   {"raw", VIGIL_FORMAT_RAW}};
-    for (size_t i = 0; i < ARRAY_LEN(formats); i++) {
-        if (strcmp(s, formats[i].name) == 0) {
-            *out = formats[i].format;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static void load_events(struct loader *l, struct fy_node *node)
 {
     struct vigil_config_events *e = &l->cfg->events;
@@ -1029,7 +1013,7 @@ static void load_events(struct loader *l, struct fy_node *node)
     if (format) {
         mark_pos(format, &e->format_pos);
         if (get_str(l, format, "events.format", &e->format_name) == 0 &&
-            parse_event_format(e->format_name, &e->format) < 0) {
+            vigil_event_format_parse(e->format_name, &e->format) < 0) {
             if (!is_name(e->format_name, NAME_MAX_LEN))
                 fail(l, format,
                      "events.format must be json, syslog, raw, auto or a "
@@ -1857,6 +1841,7 @@ int vigil_config_print(const struct vigil_config *cfg, FILE *o)
         fprintf(o, "  workers: %u\n", k->workers);
         put_kv(o, cfg, 2, "dead_letter_topic", k->dead_letter_topic, false);
         fprintf(o, "  max_message_bytes: %zu\n", k->max_message_bytes);
+        fprintf(o, "  batch_events: %u\n", k->batch_events);
         put_map(o, cfg, 2, 2, "properties", &k->properties, true);
     } else {
         fputs("# kafka: not configured (only vigild run needs it)\n", o);

@@ -52,6 +52,7 @@ struct vigil_config_kafka {
     unsigned workers;        /* consumer threads, 1..64 */
     char *dead_letter_topic; /* NULL: undecodable messages are only counted */
     size_t max_message_bytes;
+    unsigned batch_events; /* a worker writes to Redis after this many */
     struct vigil_config_map properties; /* verbatim to librdkafka */
 };
 

@@ -89,9 +89,8 @@ static void iso_time(char *buf, size_t size, int64_t now_ms)
     time_t t = (time_t)(now_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(now_ms % 1000));
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%03uZ", (unsigned)(now_ms % 1000) % 1000u);
 }
 
 /* A public-looking source address; burst sources come from a small set. */

@@ -257,21 +257,32 @@ Test(test_command, reports_load_errors_and_exits_1)
     free(bad);
 }
 
-Test(test_command, skips_indicator_files_and_needs_files)
+Test(test_command, runs_indicator_tests_and_needs_files)
 {
-    char *ind = vigil_test_write_file(tmp, "kpi.yaml", "indicators: []\n");
+    const char *ind = VIGIL_TESTS_DIR "/indicators/design_example.yaml";
     char *out = NULL, *err = NULL;
     const char *args[] = {"test", ind, NULL};
-    cr_assert_eq(vigild(NULL, &out, &err, args), 0);
-    cr_assert_str_eq(out, "0 tests, 0 failed\n");
-    cr_assert(strstr(err, "indicator tests are not run yet"));
+    cr_assert_eq(vigild(NULL, &out, &err, args), 0, "%s", err);
+    cr_assert_str_eq(out, "1 tests, 0 failed\n");
     free(out);
     free(err);
+    /* The same indicator expecting the wrong state fails the run. */
+    char *text = vigil_test_read_file(ind, NULL);
+    char *at = strstr(text, "state: breach }");
+    cr_assert_not_null(at);
+    memcpy(at, "state: ok     }", 15);
+    char *bad = vigil_test_write_file(tmp, "kpi.yaml", text);
+    const char *bad_args[] = {"test", bad, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, bad_args), 1);
+    cr_assert_str_eq(strstr(out, "1 tests, 1 failed\n"), "1 tests, 1 failed\n");
+    free(out);
+    free(err);
+    free(bad);
+    free(text);
     const char *none[] = {"test", NULL};
     cr_assert_eq(vigild(NULL, &out, &err, none), 2);
     free(out);
     free(err);
-    free(ind);
 }
 
 /* Replays the shipped packs' sample corpus, with or without prefilter. */

@@ -108,6 +108,8 @@ struct vigil_test_kafka *vigil_test_kafka_start(int brokers, const char *topic,
     if (conf_set(conf, "bootstrap.servers", k->bootstraps) < 0 ||
         conf_set(conf, "client.id", "vigil-test-producer") < 0 ||
         conf_set(conf, "linger.ms", "5") < 0 ||
+        /* Tests send oversized messages on purpose (up to 8 MiB). */
+        conf_set(conf, "message.max.bytes", "8388608") < 0 ||
         conf_set(conf, "message.timeout.ms", "10000") < 0 ||
         conf_set(conf, "topic.metadata.refresh.interval.ms", "1000") < 0) {
         rd_kafka_conf_destroy(conf);

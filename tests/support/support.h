@@ -35,4 +35,18 @@ char *vigil_test_read_file(const char *path, size_t *len);
 int vigil_test_run(char *const argv[], const char *stdin_text, char **out,
                    char **err);
 
+/*
+ * Starts argv (never through a shell) in the background with stdout and
+ * stderr appended to log_path, and returns its pid (-1 on error). The
+ * child is killed when the test process dies. Reap it with
+ * vigil_test_wait().
+ */
+pid_t vigil_test_spawn(char *const argv[], const char *log_path);
+
+/*
+ * Waits up to timeout_ms for pid to exit; returns its exit status as
+ * vigil_test_run() does, or -2 when it is still running.
+ */
+int vigil_test_wait(pid_t pid, int timeout_ms);
+
 #endif

@@ -1,0 +1,170 @@
+#include "daemon.h"
+
+#include <ev.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluator.h"
+#include "indicator_store.h"
+#include "kafka_source.h"
+#include "log.h"
+#include "measures.h"
+#include "pipeline.h"
+#include "redis_conn.h"
+
+struct daemon {
+    const struct vigil_config *cfg;
+    struct vigil_rule_set *rules;
+    struct vigil_indicator_store *store;
+    struct vigil_evaluator *evaluator;
+    struct vigil_worker **workers;
+    size_t n_workers;
+    struct vigil_pipeline_stats pipeline_stats;
+    struct vigil_source_stats source_stats;
+    ev_signal sigterm;
+    ev_signal sigint;
+    ev_timer report;
+};
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    (void)revents;
+    vigil_info("signal %d: stopping", s->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_report(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = t->data;
+    vigil_info("events %llu, matched %llu, decode errors %llu, batches "
+               "%llu accepted / %llu fenced, redis errors %llu",
+               (unsigned long long)d->pipeline_stats.events,
+               (unsigned long long)d->pipeline_stats.matched_events,
+               (unsigned long long)d->pipeline_stats.decode_errors,
+               (unsigned long long)d->source_stats.batches_accepted,
+               (unsigned long long)d->source_stats.batches_rejected,
+               (unsigned long long)d->source_stats.flush_errors);
+}
+
+static redisContext *connect_redis(void *ctx)
+{
+    const struct daemon *d = ctx;
+    char err[256];
+    redisContext *c = vigil_redis_connect(&d->cfg->redis, err, sizeof(err));
+    if (!c)
+        vigil_warn("evaluator: redis unreachable: %s", err);
+    return c;
+}
+
+/* Logs transitions; the HTTP feed subscribes here as well. */
+static void on_snapshot(void *ctx, const struct vigil_indicator_snapshot *s)
+{
+    (void)ctx;
+    if (s->event && s->event->kind != VIGIL_EVENT_NONE)
+        vigil_info("indicator %s: %s -> %s (value %g)", s->ind->id,
+                   vigil_state_name(s->event->previous),
+                   vigil_state_name(s->event->state),
+                   s->has_value ? s->value : 0.0);
+}
+
+/* Evaluation of the indicators on the main loop, if there are any. */
+static int start_evaluator(struct daemon *d, struct ev_loop *loop,
+                           const struct vigil_indicator_set *indicators)
+{
+    if (!indicators || indicators->n == 0)
+        return 0;
+    struct vigil_indicator_store_config sc = {
+        .ns = d->cfg->redis.ns,
+        .counter_kind = vigil_measures_counter_kind,
+        .counter_ctx = d->rules,
+        .resolution_s = (int64_t)(d->cfg->events.resolution_ms / 1000),
+    };
+    d->store = vigil_indicator_store_create(&sc);
+    if (!d->store)
+        return -1;
+    struct vigil_evaluator_config ec = {
+        .loop = loop,
+        .set = indicators,
+        .store = d->store,
+        .connect = connect_redis,
+        .connect_ctx = d,
+        .on_snapshot = on_snapshot,
+        .snapshot_ctx = d,
+    };
+    d->evaluator = vigil_evaluator_create(&ec);
+    if (!d->evaluator)
+        return -1;
+    vigil_evaluator_start(d->evaluator);
+    vigil_info("evaluating %zu indicators", indicators->n);
+    return 0;
+}
+
+int vigil_daemon_run(const struct vigil_config *cfg,
+                     struct vigil_rule_set *rules,
+                     const struct vigil_indicator_set *indicators)
+{
+    struct daemon d = {.cfg = cfg, .rules = rules};
+    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+    int rc = 1;
+
+    signal(SIGPIPE, SIG_IGN);
+    d.workers = calloc(cfg->kafka.workers, sizeof(*d.workers));
+    if (!d.workers)
+        return 1;
+    for (unsigned i = 0; i < cfg->kafka.workers; i++) {
+        struct vigil_worker_config wc = {
+            .cfg = cfg,
+            .set = rules,
+            .pipeline_stats = &d.pipeline_stats,
+            .source_stats = &d.source_stats,
+            .retention_s = vigil_measures_retention_s(indicators),
+            .id = i,
+        };
+        d.workers[i] = vigil_worker_create(&wc);
+        if (!d.workers[i])
+            goto out;
+        d.n_workers++;
+    }
+    for (size_t i = 0; i < d.n_workers; i++) {
+        if (vigil_worker_start(d.workers[i]) < 0) {
+            vigil_error("cannot start worker %zu", i);
+            goto out;
+        }
+    }
+    vigil_info("vigild running: %zu workers in group '%s' on %s", d.n_workers,
+               cfg->kafka.group, cfg->kafka.brokers);
+    if (start_evaluator(&d, loop, indicators) < 0) {
+        vigil_error("cannot start the indicator evaluator");
+        goto out;
+    }
+
+    ev_signal_init(&d.sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&d.sigint, on_stop_signal, SIGINT);
+    ev_timer_init(&d.report, on_report, 60., 60.);
+    d.report.data = &d;
+    ev_signal_start(loop, &d.sigterm);
+    ev_signal_start(loop, &d.sigint);
+    ev_timer_start(loop, &d.report);
+    ev_run(loop, 0);
+    ev_signal_stop(loop, &d.sigterm);
+    ev_signal_stop(loop, &d.sigint);
+    ev_timer_stop(loop, &d.report);
+    rc = 0;
+
+out:
+    if (d.evaluator) {
+        vigil_evaluator_stop(d.evaluator);
+        vigil_evaluator_destroy(d.evaluator);
+    }
+    vigil_indicator_store_destroy(d.store);
+    for (size_t i = 0; i < d.n_workers; i++)
+        vigil_worker_stop(d.workers[i]);
+    for (size_t i = 0; i < d.n_workers; i++)
+        vigil_worker_destroy(d.workers[i]);
+    free(d.workers);
+    on_report(loop, &d.report, 0);
+    return rc;
+}

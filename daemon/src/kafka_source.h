@@ -1,0 +1,64 @@
+/*
+ * kafka_source: one worker = one thread = one librdkafka consumer in the
+ * configured group (DESIGN.md section 1). The worker's libev loop wakes on
+ * the consumer queue (rd_kafka_queue_io_event_enable), feeds messages
+ * through its pipeline (decode, match, aggregate) and flushes each batch
+ * with its partitions' offsets in one fenced Redis script
+ * (counter_store.h). On assignment it seeks to the offsets stored in
+ * Redis; a rejected batch makes it seek back to them. While Redis is
+ * unreachable it pauses its partitions and retries with backoff, keeping
+ * the batch it could not write; nothing is skipped.
+ */
+#ifndef VIGIL_KAFKA_SOURCE_H
+#define VIGIL_KAFKA_SOURCE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "pipeline.h"
+#include "rule_set.h"
+
+/* Counters of all workers of a process (relaxed atomics). */
+struct vigil_source_stats {
+    _Atomic uint64_t batches_accepted;
+    _Atomic uint64_t batches_rejected; /* fenced: another member was first */
+    _Atomic uint64_t flush_errors;     /* Redis unreachable or failing */
+    _Atomic uint64_t dead_lettered;    /* copied to the dead-letter topic */
+    _Atomic uint64_t oversized;        /* larger than max_message_bytes */
+    _Atomic uint64_t redis_commands;   /* sent by workers */
+};
+
+struct vigil_worker_config {
+    const struct vigil_config *cfg; /* borrowed; outlives the worker */
+    struct vigil_rule_set *set;     /* a reference is taken */
+    struct vigil_pipeline_stats *pipeline_stats; /* borrowed */
+    struct vigil_source_stats *source_stats;     /* borrowed */
+    int64_t retention_s;
+    unsigned id; /* 0-based worker number, for client.id and logs */
+};
+
+struct vigil_worker;
+
+/* Creates a worker (no thread yet). NULL with a logged error. */
+struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c);
+
+/* Starts the worker's thread. Returns 0 or -1. */
+int vigil_worker_start(struct vigil_worker *w);
+
+/*
+ * Asks the worker to stop: it stops fetching, flushes its batch, commits,
+ * leaves the group and ends its thread; then joins it. Any thread.
+ */
+void vigil_worker_stop(struct vigil_worker *w);
+
+void vigil_worker_destroy(struct vigil_worker *w);
+
+/* True while Redis answers the worker. Any thread. */
+bool vigil_worker_redis_ok(const struct vigil_worker *w);
+
+/* Number of partitions assigned to the worker. Any thread. */
+unsigned vigil_worker_assigned(const struct vigil_worker *w);
+
+#endif

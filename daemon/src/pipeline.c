@@ -1,0 +1,170 @@
+#include "pipeline.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static enum vigil_counter_kind batch_kind(enum vigil_count_kind k)
+{
+    switch (k) {
+    case VIGIL_COUNT_BY:
+        return VIGIL_COUNTER_BY_KEY;
+    case VIGIL_COUNT_DISTINCT:
+        return VIGIL_COUNTER_DISTINCT;
+    case VIGIL_COUNT_SUM:
+        return VIGIL_COUNTER_SUM;
+    case VIGIL_COUNT_PAIR:
+        return VIGIL_COUNTER_PAIR;
+    case VIGIL_COUNT_PLAIN:
+        break;
+    }
+    return VIGIL_COUNTER_COUNT;
+}
+
+int vigil_pipeline_init(struct vigil_pipeline *p, struct vigil_rule_set *set,
+                        const struct vigil_pipeline_options *opts,
+                        struct vigil_pipeline_stats *stats, const char **why)
+{
+    memset(p, 0, sizeof(*p));
+    p->stats = stats;
+    vigil_event_init(&p->ev);
+
+    size_t n = vigil_rule_set_counter_count(set);
+    struct vigil_counter_def *defs = calloc(n ? n : 1, sizeof(*defs));
+    if (!defs) {
+        *why = "out of memory";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct vigil_counter *c = vigil_rule_set_counter(set, i);
+        defs[i] = (struct vigil_counter_def){
+            .name = c->name,
+            .kind = batch_kind(c->kind),
+            .resolution_s = opts->resolution_s,
+            .within_ms = (int64_t)c->within_ms,
+        };
+    }
+    struct vigil_batch_config bc = {defs, n, opts->retention_s};
+    p->batch = vigil_batch_create(&bc, why);
+    free(defs);
+    if (!p->batch)
+        goto err;
+    p->decoder = vigil_decoder_create(&opts->decode);
+    if (!p->decoder) {
+        *why = "out of memory";
+        goto err_free_batch;
+    }
+    p->matcher = vigil_matcher_create(set);
+    if (!p->matcher) {
+        *why = "out of memory";
+        goto err_free_decoder;
+    }
+    p->set = vigil_rule_set_ref(set);
+    return 0;
+
+err_free_decoder:
+    vigil_decoder_destroy(p->decoder);
+err_free_batch:
+    vigil_batch_destroy(p->batch);
+err:
+    vigil_event_fini(&p->ev);
+    return -1;
+}
+
+void vigil_pipeline_fini(struct vigil_pipeline *p)
+{
+    vigil_matcher_destroy(p->matcher);
+    vigil_decoder_destroy(p->decoder);
+    vigil_batch_destroy(p->batch);
+    vigil_event_fini(&p->ev);
+    if (p->set)
+        vigil_rule_set_unref(p->set);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Parses a capture or field as a finite number for sum counters. */
+static bool parse_number(struct vigil_sv v, double *out)
+{
+    char buf[64];
+    if (v.len == 0 || v.len >= sizeof(buf))
+        return false;
+    memcpy(buf, v.ptr, v.len);
+    buf[v.len] = '\0';
+    char *end;
+    double d = strtod(buf, &end);
+    if (*end || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+static int apply_count(struct vigil_pipeline *p, const struct vigil_match *m,
+                       const struct vigil_count_spec *spec)
+{
+    uint32_t id = (uint32_t)spec->counter->index;
+    int64_t ts = p->ev.time_ms;
+    struct vigil_sv v = {NULL, 0};
+    if (spec->ref.kind != VIGIL_REF_NONE &&
+        (vigil_match_ref(m, &p->ev, &spec->ref, &v) < 0 || !v.ptr))
+        return 0; /* no value for this event: nothing to count */
+
+    switch (spec->counter->kind) {
+    case VIGIL_COUNT_PLAIN:
+        return vigil_batch_count(p->batch, id, ts, 1);
+    case VIGIL_COUNT_BY:
+        return vigil_batch_count_key(p->batch, id, ts, v, 1);
+    case VIGIL_COUNT_DISTINCT:
+        return vigil_batch_distinct(p->batch, id, ts, v);
+    case VIGIL_COUNT_SUM: {
+        double d;
+        if (!parse_number(v, &d))
+            return -1;
+        return vigil_batch_sum(p->batch, id, ts, d);
+    }
+    case VIGIL_COUNT_PAIR:
+        if (spec->role == VIGIL_PAIR_START)
+            return vigil_batch_pair_start(p->batch, id, ts, v);
+        return vigil_batch_pair_end(p->batch, id, ts, v);
+    }
+    return -1;
+}
+
+static int on_match(const struct vigil_match *m, void *user)
+{
+    struct vigil_pipeline *p = user;
+    p->matched++;
+    for (size_t i = 0; i < m->rule->n_counts; i++) {
+        int rc = apply_count(p, m, &m->rule->counts[i]);
+        if (rc == VIGIL_BATCH_LATE)
+            atomic_fetch_add_explicit(&p->stats->late, 1, memory_order_relaxed);
+        else if (rc < 0)
+            atomic_fetch_add_explicit(&p->stats->update_errors, 1,
+                                      memory_order_relaxed);
+    }
+    return 0;
+}
+
+int vigil_pipeline_feed(struct vigil_pipeline *p, const char *data, size_t len,
+                        int64_t fallback_ms, const char **reason)
+{
+    atomic_fetch_add_explicit(&p->stats->events, 1, memory_order_relaxed);
+    if (vigil_decode(p->decoder, data, len, fallback_ms, &p->ev, reason) < 0) {
+        atomic_fetch_add_explicit(&p->stats->decode_errors, 1,
+                                  memory_order_relaxed);
+        return -1;
+    }
+    /* A decoded event may carry a note (an unparsable time): not an
+     * error, so the caller sees none. */
+    *reason = NULL;
+    p->matched = 0;
+    vigil_matcher_run(p->matcher, &p->ev, on_match, p);
+    if (p->matched) {
+        atomic_fetch_add_explicit(&p->stats->matched_events, 1,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->stats->matches, p->matched,
+                                  memory_order_relaxed);
+    }
+    return (int)p->matched;
+}

@@ -1,0 +1,68 @@
+/*
+ * pipeline: the per-worker hot path shared by `vigild run` (Kafka) and
+ * `vigild replay` (files): decode -> match -> aggregate into a batch.
+ *
+ * A struct vigil_pipeline belongs to one thread. It borrows the rule set
+ * (holding a reference) and owns its decoder, event, matcher and batch.
+ * Counters of the rule set map 1:1 onto the batch's counter ids.
+ */
+#ifndef VIGIL_PIPELINE_H
+#define VIGIL_PIPELINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "decode.h"
+#include "event.h"
+#include "matcher.h"
+#include "rule_set.h"
+
+/* Process-wide counters, shared by all pipelines (relaxed atomics). */
+struct vigil_pipeline_stats {
+    _Atomic uint64_t events;         /* messages seen */
+    _Atomic uint64_t matched_events; /* events at least one rule matched */
+    _Atomic uint64_t matches;        /* rule matches */
+    _Atomic uint64_t decode_errors;  /* undecodable or oversized messages */
+    _Atomic uint64_t late;           /* counter updates older than retention */
+    _Atomic uint64_t update_errors;  /* counter updates the batch refused */
+};
+
+struct vigil_pipeline_options {
+    struct vigil_decode_options decode;
+    int64_t retention_s;  /* bucket lifetime and lateness cutoff */
+    int64_t resolution_s; /* bucket width of every counter */
+};
+
+struct vigil_pipeline {
+    struct vigil_rule_set *set; /* one reference held */
+    struct vigil_decoder *decoder;
+    struct vigil_matcher *matcher;
+    struct vigil_batch *batch;
+    struct vigil_event ev;
+    struct vigil_pipeline_stats *stats; /* borrowed */
+    size_t matched;                     /* matches of the current event */
+};
+
+/*
+ * Builds a pipeline over set (a reference is taken). stats is borrowed and
+ * must outlive the pipeline. Returns 0, or -1 with *why set to a static
+ * reason.
+ */
+int vigil_pipeline_init(struct vigil_pipeline *p, struct vigil_rule_set *set,
+                        const struct vigil_pipeline_options *opts,
+                        struct vigil_pipeline_stats *stats, const char **why);
+void vigil_pipeline_fini(struct vigil_pipeline *p);
+
+/*
+ * Decodes, matches and aggregates one message into p->batch. fallback_ms
+ * is the event time when the event carries none. Returns the number of
+ * rules that matched (>= 0) with *reason NULL, or -1 when the message
+ * could not be decoded (*reason says why; counted in stats.decode_errors).
+ */
+int vigil_pipeline_feed(struct vigil_pipeline *p, const char *data, size_t len,
+                        int64_t fallback_ms, const char **reason);
+
+#endif
