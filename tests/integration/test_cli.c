@@ -270,3 +270,67 @@ Test(cli, check_print_shows_the_config_with_secrets_redacted)
     free(deploy);
     tree_free(&t);
 }
+
+Test(cli, check_accepts_the_local_config_with_the_shipped_packs)
+{
+    struct run r = vigild("check", "-c",
+                          VIGIL_SOURCE_DIR "/deploy/vigil.local.yaml", NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(strncmp(r.out, "ok: ", 4), 0, "%s", r.out);
+    cr_assert_not_null(strstr(r.out, " in 13 files, "), "%s", r.out);
+    run_free(&r);
+}
+
+Test(cli, check_reports_rule_and_indicator_errors_with_positions)
+{
+    char *dir = vigil_test_tmpdir("vigil-check");
+    free(vigil_test_write_file(dir, "rules.yaml",
+                               "pack: p\n"
+                               "rules:\n"
+                               "  - id: a\n"
+                               "    title: t\n"
+                               "    severity: low\n"
+                               "    match: 'x(y'\n"
+                               "    count: [{counter: c}]\n"));
+    free(vigil_test_write_file(
+        dir, "kpi.yaml",
+        "indicators:\n"
+        "  - id: K\n"
+        "    name: n\n"
+        "    information_need: i\n"
+        "    kind: performance\n"
+        "    entity: e\n"
+        "    owner: o\n"
+        "    data_source: d\n"
+        "    frequency: 1m\n"
+        "    value: count(nope, 5m)\n"
+        "    unit: u\n"
+        "    target: \"< 1\"\n"
+        "    decision: {breach: \">= 1\", ok: \"< 1\"}\n"));
+    char *cfg =
+        vigil_test_write_file(dir, "vigil.yaml",
+                              "redis: {url: \"redis://127.0.0.1:1/0\"}\n"
+                              "rules: [rules.yaml]\n"
+                              "indicators: [kpi.yaml]\n");
+    struct run r = vigild("check", "-c", cfg, NULL);
+    cr_assert_eq(r.status, 1);
+    cr_assert_not_null(strstr(r.err, "rules.yaml:6:"), "%s", r.err);
+    run_free(&r);
+    /* With the rule fixed, the indicator's unknown counter is reported. */
+    free(vigil_test_write_file(dir, "rules.yaml",
+                               "pack: p\n"
+                               "rules:\n"
+                               "  - id: a\n"
+                               "    title: t\n"
+                               "    severity: low\n"
+                               "    match: 'xy'\n"
+                               "    count: [{counter: c}]\n"));
+    r = vigild("check", "-c", cfg, NULL);
+    cr_assert_eq(r.status, 1);
+    cr_assert_not_null(strstr(r.err, "kpi.yaml:10:"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "unknown counter 'nope'"), "%s", r.err);
+    run_free(&r);
+    free(cfg);
+    vigil_test_rm_rf(dir);
+    free(dir);
+}
