@@ -42,6 +42,23 @@ static const char rules_yaml[] =
     "      - counter: failed_users\n"
     "        distinct: user\n";
 
+/* Breaches once a thousand failures were counted in the last hour. */
+static const char kpi_yaml[] = "indicators:\n"
+                               "  - id: KPI-TEST-01\n"
+                               "    name: Login failures\n"
+                               "    information_need: Are logins failing?\n"
+                               "    kind: effectiveness\n"
+                               "    entity: Test hosts\n"
+                               "    owner: soc\n"
+                               "    data_source: events\n"
+                               "    frequency: 1s\n"
+                               "    value: count(fails, 1h)\n"
+                               "    unit: failures per hour\n"
+                               "    target: \"< 1000\"\n"
+                               "    decision:\n"
+                               "      breach: \">= 1000\"\n"
+                               "      ok: \"< 1000\"\n";
+
 static void write_config(const char *extra_kafka)
 {
     char *cfg = NULL;
@@ -63,7 +80,8 @@ static void write_config(const char *extra_kafka)
                        "  command_timeout: 1s\n"
                        "events:\n"
                        "  format: json\n"
-                       "rules: [\"rules.yaml\"]\n",
+                       "rules: [\"rules.yaml\"]\n"
+                       "indicators: [\"kpi.yaml\"]\n",
                        vigil_test_kafka_bootstraps(kafka), extra_kafka,
                        vigil_test_redis_url(redis)) > 0);
     free(cfg_path);
@@ -81,6 +99,7 @@ static void setup(void)
     dir = vigil_test_tmpdir("vigil-run");
     cr_assert_not_null(dir);
     free(vigil_test_write_file(dir, "rules.yaml", rules_yaml));
+    free(vigil_test_write_file(dir, "kpi.yaml", kpi_yaml));
     write_config("");
     cr_assert(asprintf(&log_path, "%s/vigild.log", dir) > 0);
     rc = vigil_test_redis_connect(redis, 5000);
@@ -493,4 +512,35 @@ Test(run, dead_letters_malformed_oversized_and_invalid_utf8_messages)
     }
     cr_assert(seen_big, "the original 2 MiB payload is in the dead-letter "
                         "topic");
+}
+
+Test(run, evaluates_indicators_from_the_counts_and_records_the_breach)
+{
+    struct expect e = {0};
+    produce(&e, 3000, 0);
+    cr_assert_eq(e.fails, 1000);
+    pid_t pid = start_vigild();
+    wait_for_offsets(3000, pid);
+    char *argv[] = {VIGILD_PATH, "status", "-c", cfg_path, "--json", NULL};
+    char *out = NULL;
+    bool breached = false;
+    for (int i = 0; i < 200 && !breached; i++) {
+        free(out);
+        out = NULL;
+        cr_assert_eq(vigil_test_run(argv, NULL, &out, NULL), 0);
+        breached = strstr(out, "\"state\":\"breach\"") != NULL;
+        if (!breached)
+            cr_assert_eq(vigil_test_wait(pid, 100), -2);
+    }
+    cr_assert(breached, "no breach: %s", out);
+    cr_assert_not_null(strstr(out, "\"value\":1000"), "%s", out);
+    free(out);
+    stop_vigild(pid);
+    redisReply *r = redisCommand(rc, "XLEN vigil:{t}:breaches");
+    cr_assert(r && r->type == REDIS_REPLY_INTEGER && r->integer >= 1);
+    freeReplyObject(r);
+    r = redisCommand(rc, "XLEN vigil:{t}:outbox");
+    cr_assert(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1,
+              "one page for one breach");
+    freeReplyObject(r);
 }
