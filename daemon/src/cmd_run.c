@@ -38,7 +38,7 @@ int vigil_cmd_run(int argc, char **argv)
     if (ind) {
         vigil_diags_print(&diags, stderr);
         vigil_diags_fini(&diags);
-        rc = vigil_daemon_run(cfg, set, ind);
+        rc = vigil_daemon_run(cfg, set, ind, NULL);
         vigil_indicator_set_destroy(ind);
     }
     vigil_rule_set_unref(set);

@@ -22,7 +22,7 @@ const struct vigil_command vigil_commands[] = {
      "the monitoring schedule"},
     {"ack", NULL, "ack ID", "acknowledge a breach"},
     {"silence", NULL, "silence add|list|expire", "manage silences"},
-    {"demo", NULL, "demo [--http ADDR] [--duration S]",
+    {"demo", vigil_cmd_demo, "demo [--http ADDR] [--duration S]",
      "the whole product on embedded defaults"},
     {NULL, NULL, NULL, NULL},
 };

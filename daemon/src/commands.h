@@ -23,6 +23,7 @@ int vigil_cmd_check(int argc, char **argv);  /* cmd_check.c */
 int vigil_cmd_test(int argc, char **argv);   /* cmd_test.c */
 int vigil_cmd_replay(int argc, char **argv); /* cmd_replay.c */
 int vigil_cmd_status(int argc, char **argv); /* cmd_status.c */
+int vigil_cmd_demo(int argc, char **argv);   /* cmd_demo.c */
 
 /* The table of subcommands, ending with a NULL name. */
 extern const struct vigil_command vigil_commands[];

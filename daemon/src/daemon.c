@@ -15,6 +15,7 @@
 
 struct daemon {
     const struct vigil_config *cfg;
+    struct vigil_daemon_options opts;
     struct vigil_rule_set *rules;
     struct vigil_indicator_store *store;
     struct vigil_evaluator *evaluator;
@@ -24,6 +25,7 @@ struct daemon {
     struct vigil_source_stats source_stats;
     ev_signal sigterm;
     ev_signal sigint;
+    ev_timer deadline;
     ev_timer report;
 };
 
@@ -62,12 +64,22 @@ static redisContext *connect_redis(void *ctx)
 /* Logs transitions; the HTTP feed subscribes here as well. */
 static void on_snapshot(void *ctx, const struct vigil_indicator_snapshot *s)
 {
-    (void)ctx;
+    struct daemon *d = ctx;
     if (s->event && s->event->kind != VIGIL_EVENT_NONE)
         vigil_info("indicator %s: %s -> %s (value %g)", s->ind->id,
                    vigil_state_name(s->event->previous),
                    vigil_state_name(s->event->state),
                    s->has_value ? s->value : 0.0);
+    if (d->opts.on_snapshot)
+        d->opts.on_snapshot(d->opts.ctx, s);
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)t;
+    (void)revents;
+    vigil_info("duration reached: stopping");
+    ev_break(loop, EVBREAK_ALL);
 }
 
 /* Evaluation of the indicators on the main loop, if there are any. */
@@ -104,9 +116,12 @@ static int start_evaluator(struct daemon *d, struct ev_loop *loop,
 
 int vigil_daemon_run(const struct vigil_config *cfg,
                      struct vigil_rule_set *rules,
-                     const struct vigil_indicator_set *indicators)
+                     const struct vigil_indicator_set *indicators,
+                     const struct vigil_daemon_options *opts)
 {
     struct daemon d = {.cfg = cfg, .rules = rules};
+    if (opts)
+        d.opts = *opts;
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
     int rc = 1;
 
@@ -148,10 +163,19 @@ int vigil_daemon_run(const struct vigil_config *cfg,
     ev_signal_start(loop, &d.sigterm);
     ev_signal_start(loop, &d.sigint);
     ev_timer_start(loop, &d.report);
+    if (d.opts.duration_s > 0) {
+        ev_timer_init(&d.deadline, on_deadline, d.opts.duration_s, 0.);
+        ev_timer_start(loop, &d.deadline);
+    }
+    if (d.opts.on_start)
+        d.opts.on_start(loop, d.opts.ctx);
     ev_run(loop, 0);
+    if (d.opts.on_stop)
+        d.opts.on_stop(loop, d.opts.ctx);
     ev_signal_stop(loop, &d.sigterm);
     ev_signal_stop(loop, &d.sigint);
     ev_timer_stop(loop, &d.report);
+    ev_timer_stop(loop, &d.deadline);
     rc = 0;
 
 out:
