@@ -25,6 +25,12 @@ struct daemon {
     struct vigil_source_stats source_stats;
     ev_signal sigterm;
     ev_signal sigint;
+    ev_signal sighup;
+    /* What the last successful reload loaded (owned; NULL before). */
+    struct vigil_rule_set *own_rules;
+    struct vigil_indicator_set *own_indicators;
+    uint64_t reloads;
+    uint64_t reload_failures;
     ev_timer deadline;
     ev_timer report;
 };
@@ -114,6 +120,61 @@ static int start_evaluator(struct daemon *d, struct ev_loop *loop,
     return 0;
 }
 
+/*
+ * SIGHUP: loads the config's rules and indicators again. Only a set that
+ * loads without any error replaces the running one; otherwise the error
+ * is logged and counted and nothing changes.
+ */
+static void on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
+{
+    (void)revents;
+    struct daemon *d = sig->data;
+    struct vigil_diags diags = {0};
+    struct vigil_config *cfg = vigil_config_load(d->cfg->file, &diags);
+    struct vigil_rule_set *rules =
+        cfg ? vigil_rule_set_load_config(cfg, &diags) : NULL;
+    struct vigil_indicator_set *inds =
+        rules ? vigil_measures_load_indicators(cfg, rules, &diags) : NULL;
+    vigil_config_destroy(cfg);
+    if (!inds || diags.n > 0) {
+        char line[1024];
+        for (size_t i = 0; i < diags.n; i++) {
+            vigil_diag_format(&diags.v[i], line, sizeof(line));
+            vigil_error("reload: %s", line);
+        }
+        d->reload_failures++;
+        vigil_error("reload failed (%llu so far): the running rules and "
+                    "indicators stay in effect",
+                    (unsigned long long)d->reload_failures);
+        vigil_indicator_set_destroy(inds);
+        if (rules)
+            vigil_rule_set_unref(rules);
+        vigil_diags_fini(&diags);
+        return;
+    }
+    vigil_diags_fini(&diags);
+    for (size_t i = 0; i < d->n_workers; i++)
+        vigil_worker_swap_rules(d->workers[i], rules);
+    if (d->evaluator) {
+        vigil_evaluator_stop(d->evaluator);
+        vigil_evaluator_destroy(d->evaluator);
+        d->evaluator = NULL;
+    }
+    vigil_indicator_store_destroy(d->store);
+    d->store = NULL;
+    d->rules = rules;
+    if (start_evaluator(d, loop, inds) < 0)
+        vigil_error("reload: cannot restart the indicator evaluator");
+    vigil_indicator_set_destroy(d->own_indicators);
+    if (d->own_rules)
+        vigil_rule_set_unref(d->own_rules);
+    d->own_rules = rules;
+    d->own_indicators = inds;
+    d->reloads++;
+    vigil_info("reloaded: %zu rules, %zu indicators",
+               vigil_rule_set_size(rules), inds->n);
+}
+
 int vigil_daemon_run(const struct vigil_config *cfg,
                      struct vigil_rule_set *rules,
                      const struct vigil_indicator_set *indicators,
@@ -158,10 +219,13 @@ int vigil_daemon_run(const struct vigil_config *cfg,
 
     ev_signal_init(&d.sigterm, on_stop_signal, SIGTERM);
     ev_signal_init(&d.sigint, on_stop_signal, SIGINT);
+    ev_signal_init(&d.sighup, on_reload, SIGHUP);
+    d.sighup.data = &d;
     ev_timer_init(&d.report, on_report, 60., 60.);
     d.report.data = &d;
     ev_signal_start(loop, &d.sigterm);
     ev_signal_start(loop, &d.sigint);
+    ev_signal_start(loop, &d.sighup);
     ev_timer_start(loop, &d.report);
     if (d.opts.duration_s > 0) {
         ev_timer_init(&d.deadline, on_deadline, d.opts.duration_s, 0.);
@@ -174,6 +238,7 @@ int vigil_daemon_run(const struct vigil_config *cfg,
         d.opts.on_stop(loop, d.opts.ctx);
     ev_signal_stop(loop, &d.sigterm);
     ev_signal_stop(loop, &d.sigint);
+    ev_signal_stop(loop, &d.sighup);
     ev_timer_stop(loop, &d.report);
     ev_timer_stop(loop, &d.deadline);
     rc = 0;
@@ -189,6 +254,9 @@ out:
     for (size_t i = 0; i < d.n_workers; i++)
         vigil_worker_destroy(d.workers[i]);
     free(d.workers);
+    vigil_indicator_set_destroy(d.own_indicators);
+    if (d.own_rules)
+        vigil_rule_set_unref(d.own_rules);
     on_report(loop, &d.report, 0);
     return rc;
 }

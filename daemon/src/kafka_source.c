@@ -39,6 +39,7 @@ struct vigil_worker {
     ev_timer tick;
     ev_timer retry;
     ev_async stop;
+    ev_async swap;
     int pipe_fd[2];
 
     rd_kafka_t *rk;
@@ -48,6 +49,9 @@ struct vigil_worker {
     redisContext *redis;
     struct vigil_counter_store *store;
     struct vigil_pipeline pipeline;
+    struct vigil_pipeline_options popts;
+    /* A reloaded rule set waiting for the end of the current batch. */
+    _Atomic(struct vigil_rule_set *) next_set;
     size_t in_batch; /* messages in the current batch */
     bool blocked;    /* a batch waits for Redis: do not consume */
     double backoff_s;
@@ -402,6 +406,37 @@ static void on_kafka_io(struct ev_loop *loop, ev_io *io, int revents)
     drain(w);
 }
 
+/*
+ * Moves to a reloaded rule set at a batch boundary: the batch built with
+ * the old rules is written first, so that no message is lost or counted
+ * twice across the swap. Retried from the tick while Redis is down.
+ */
+static void try_swap(struct vigil_worker *w)
+{
+    if (!atomic_load(&w->next_set) || w->blocked)
+        return;
+    if (w->in_batch && flush(w) < 0) {
+        block_on_redis(w);
+        return;
+    }
+    struct vigil_rule_set *set = atomic_exchange(&w->next_set, NULL);
+    if (!set)
+        return;
+    struct vigil_pipeline fresh;
+    const char *why = NULL;
+    if (vigil_pipeline_init(&fresh, set, &w->popts, w->c.pipeline_stats,
+                            &why) < 0) {
+        vigil_error("worker %u: reloaded rules not applied: %s", w->c.id,
+                    why);
+    } else {
+        vigil_pipeline_fini(&w->pipeline);
+        w->pipeline = fresh;
+        vigil_info("worker %u: now matching with %zu rules", w->c.id,
+                   vigil_rule_set_size(set));
+    }
+    vigil_rule_set_unref(set);
+}
+
 static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)loop;
@@ -412,6 +447,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
     /* The IO event fires only when the queue turns non-empty; the tick
      * also serves rebalances and anything left behind. */
     drain(w);
+    try_swap(w);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
@@ -427,6 +463,13 @@ static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
     w->blocked = false;
     set_paused(w, false);
     drain(w);
+}
+
+static void on_swap(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop;
+    (void)revents;
+    try_swap(a->data);
 }
 
 static void on_stop(struct ev_loop *loop, ev_async *a, int revents)
@@ -620,7 +663,7 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
     w->rl_kafka = (struct vigil_ratelimit)VIGIL_RATELIMIT_INIT(10000, 5);
 
     const struct vigil_config *cfg = c->cfg;
-    struct vigil_pipeline_options po = {
+    w->popts = (struct vigil_pipeline_options){
         .decode = {.format = cfg->events.format,
                    .time_field = cfg->events.time_field,
                    .max_bytes = cfg->kafka.max_message_bytes},
@@ -628,7 +671,7 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
         .resolution_s = (int64_t)(cfg->events.resolution_ms / 1000),
     };
     const char *why = NULL;
-    if (vigil_pipeline_init(&w->pipeline, c->set, &po, c->pipeline_stats,
+    if (vigil_pipeline_init(&w->pipeline, c->set, &w->popts, c->pipeline_stats,
                             &why) < 0) {
         vigil_error("worker %u: %s", c->id, why);
         goto err_free;
@@ -651,10 +694,13 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
     ev_timer_init(&w->tick, on_tick, TICK_S, TICK_S);
     ev_timer_init(&w->retry, on_retry, BACKOFF_MIN_S, 0.);
     ev_async_init(&w->stop, on_stop);
-    w->kafka_io.data = w->tick.data = w->retry.data = w->stop.data = w;
+    ev_async_init(&w->swap, on_swap);
+    w->kafka_io.data = w->tick.data = w->retry.data = w->stop.data =
+        w->swap.data = w;
     ev_io_start(w->loop, &w->kafka_io);
     ev_timer_start(w->loop, &w->tick);
     ev_async_start(w->loop, &w->stop);
+    ev_async_start(w->loop, &w->swap);
     return w;
 
 err_close_kafka:
@@ -710,8 +756,22 @@ void vigil_worker_destroy(struct vigil_worker *w)
     redis_drop(w);
     vigil_counter_store_destroy(w->store);
     vigil_pipeline_fini(&w->pipeline);
+    struct vigil_rule_set *pending = atomic_exchange(&w->next_set, NULL);
+    if (pending)
+        vigil_rule_set_unref(pending);
     clear_parts(w);
     free(w);
+}
+
+void vigil_worker_swap_rules(struct vigil_worker *w,
+                             struct vigil_rule_set *set)
+{
+    struct vigil_rule_set *old =
+        atomic_exchange(&w->next_set, vigil_rule_set_ref(set));
+    if (old)
+        vigil_rule_set_unref(old);
+    if (w->started)
+        ev_async_send(w->loop, &w->swap);
 }
 
 bool vigil_worker_redis_ok(const struct vigil_worker *w)

@@ -55,6 +55,13 @@ void vigil_worker_stop(struct vigil_worker *w);
 
 void vigil_worker_destroy(struct vigil_worker *w);
 
+/*
+ * Hands the worker a reloaded rule set (a reference is taken). It moves to
+ * it after writing its current batch. Any thread.
+ */
+void vigil_worker_swap_rules(struct vigil_worker *w,
+                             struct vigil_rule_set *set);
+
 /* True while Redis answers the worker. Any thread. */
 bool vigil_worker_redis_ok(const struct vigil_worker *w);
 

@@ -544,3 +544,63 @@ Test(run, evaluates_indicators_from_the_counts_and_records_the_breach)
               "one page for one breach");
     freeReplyObject(r);
 }
+
+static void wait_for_log(const char *needle, int count, pid_t pid)
+{
+    for (int i = 0; i < 300; i++) {
+        char *log = vigil_test_read_file(log_path, NULL);
+        int seen = 0;
+        for (char *p = log; p && (p = strstr(p, needle)); p++)
+            seen++;
+        free(log);
+        if (seen >= count)
+            return;
+        cr_assert_eq(vigil_test_wait(pid, 100), -2);
+    }
+    cr_assert_fail("'%s' not logged %d times", needle, count);
+}
+
+Test(run, sighup_swaps_rules_without_loss_and_keeps_them_on_error)
+{
+    struct expect e = {0};
+    produce(&e, 3000, 0);
+    pid_t pid = start_vigild();
+    wait_for_offsets(3000, pid);
+
+    /* A broken rule file: the running rules stay in effect. */
+    free(vigil_test_write_file(dir, "rules.yaml",
+                               "pack: test\nrules:\n  - id: broken\n"
+                               "    title: t\n    severity: low\n"
+                               "    match: 'login (failed'\n"));
+    kill(pid, SIGHUP);
+    wait_for_log("reload failed", 1, pid);
+    cr_assert(log_has(log_path, "rules.yaml:6:"), "the error names the file");
+    produce(&e, 3000, 0);
+    wait_for_offsets(6000, pid);
+    assert_counts(&e);
+
+    /* A good change: a second rule counts "ok" logins from now on. */
+    char *more = NULL;
+    cr_assert(asprintf(&more,
+                       "%s"
+                       "  - id: test.ok\n"
+                       "    title: login ok\n"
+                       "    severity: info\n"
+                       "    match: 'login ok'\n"
+                       "    count:\n"
+                       "      - counter: oks\n",
+                       rules_yaml) > 0);
+    free(vigil_test_write_file(dir, "rules.yaml", more));
+    free(more);
+    kill(pid, SIGHUP);
+    wait_for_log("now matching with 2 rules", 2, pid);
+    produce(&e, 3000, 0);
+    wait_for_offsets(9000, pid);
+    stop_vigild(pid);
+    /* Failures counted exactly once across both swaps... */
+    assert_counts(&e);
+    /* ...and the new rule saw exactly the events after the swap. */
+    long long oks = 0;
+    scan("vigil:{t}:c:oks:*", add_plain, &oks);
+    cr_assert_eq(oks, 2000);
+}
