@@ -127,8 +127,8 @@ static int find_rules_dir(char *out, size_t size)
         snprintf(probe, sizeof(probe), "%s/packs", candidates[i]);
         struct stat st;
         if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode) &&
-            realpath(candidates[i], probe)) {
-            snprintf(out, size, "%s", probe);
+            realpath(candidates[i], probe) && strlen(probe) < size) {
+            memcpy(out, probe, strlen(probe) + 1);
             return 0;
         }
     }
@@ -407,7 +407,7 @@ static struct vigil_config *demo_config(const struct demo *d,
                      "  brokers: \"%s\"\n"
                      "  topics: [\"" DEMO_TOPIC "\"]\n"
                      "  group: vigil-demo\n"
-                     "  workers: 2\n"
+                     "  workers: 1\n"
                      "redis:\n"
                      "  url: \"redis://127.0.0.1:%d/0\"\n"
                      "  namespace: demo\n"
