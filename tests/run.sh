@@ -37,6 +37,16 @@ if ! cmake --build "$build" -j"$(nproc)" >"$build.build.log" 2>&1; then
   exit 1
 fi
 
+echo "== release build (-Werror, hardening flags)"
+if cmake -S . -B "$build-release" -DCMAKE_BUILD_TYPE=Release -DVIGIL_WERROR=ON \
+      -DVIGIL_BUILD_TESTS=OFF >"$build-release.log" 2>&1 &&
+   cmake --build "$build-release" -j"$(nproc)" >>"$build-release.log" 2>&1; then
+  pass 1
+else
+  grep -E -A5 'error|Error' "$build-release.log" | head -n 40
+  fail "release build"
+fi
+
 echo "== clang-format"
 unformatted=$(git ls-files '*.c' '*.h' | while read -r f; do
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"; done)

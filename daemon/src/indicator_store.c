@@ -937,12 +937,12 @@ int vigil_indicator_store_evaluate(struct vigil_indicator_store *s,
     redisReply **states = calloc(n, sizeof(*states));
     struct vigil_expr_qresult *results = calloc(total + 1, sizeof(*results));
     int rc = -1;
+    size_t nu = 0, m = 0;
     if (!uqs || !maps || !states || !results) {
         set_error(s, "out of memory");
         goto done;
     }
     /* Slot maps: value's slots, then samples' slots, per indicator. */
-    size_t nu = 0, m = 0;
     for (size_t i = 0; i < n; i++) {
         const struct vigil_expr *es[2] = {inds[i]->value, inds[i]->samples};
         for (int e = 0; e < 2; e++) {
