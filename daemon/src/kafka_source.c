@@ -424,10 +424,9 @@ static void try_swap(struct vigil_worker *w)
         return;
     struct vigil_pipeline fresh;
     const char *why = NULL;
-    if (vigil_pipeline_init(&fresh, set, &w->popts, w->c.pipeline_stats,
-                            &why) < 0) {
-        vigil_error("worker %u: reloaded rules not applied: %s", w->c.id,
-                    why);
+    if (vigil_pipeline_init(&fresh, set, &w->popts, w->c.pipeline_stats, &why) <
+        0) {
+        vigil_error("worker %u: reloaded rules not applied: %s", w->c.id, why);
     } else {
         vigil_pipeline_fini(&w->pipeline);
         w->pipeline = fresh;
@@ -763,8 +762,7 @@ void vigil_worker_destroy(struct vigil_worker *w)
     free(w);
 }
 
-void vigil_worker_swap_rules(struct vigil_worker *w,
-                             struct vigil_rule_set *set)
+void vigil_worker_swap_rules(struct vigil_worker *w, struct vigil_rule_set *set)
 {
     struct vigil_rule_set *old =
         atomic_exchange(&w->next_set, vigil_rule_set_ref(set));
