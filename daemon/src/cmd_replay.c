@@ -19,7 +19,8 @@
  *              counter updates are dropped (with --dry-run: would be);
  *              "seconds" is the time spent replaying, after loading)
  * Lines that do not decode are counted and skipped; empty lines are
- * skipped. The retention is the one `vigild run` uses: the longest window
+ * skipped. Replaying a file twice counts it twice: files carry no offsets
+ * to fence with. The retention is the one `vigild run` uses: the longest window
  * the config's indicators read, plus slack (measures.h).
  *
  * Exit status: 0; 1 when an input cannot be read, Redis cannot be reached
