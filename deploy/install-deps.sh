@@ -5,6 +5,8 @@
 #
 #   deploy/install-deps.sh           build and run (quickstart, demo)
 #   deploy/install-deps.sh --test    also what the test suite uses
+#   deploy/install-deps.sh --bench   the test suite's, and the benchmarks'
+#                                    peers (tests/bench; not needed by tests)
 set -euo pipefail
 
 build_pkgs=(
@@ -17,12 +19,16 @@ build_pkgs=(
 test_pkgs=(
   libcriterion-dev clang clang-format libclang-rt-14-dev kcat
 )
+bench_pkgs=(
+  mtail
+)
 
 want=("${build_pkgs[@]}")
 case "${1:-}" in
   --test) want+=("${test_pkgs[@]}") ;;
+  --bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   "") ;;
-  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1264,6 +1264,8 @@ int vigil_decode(struct vigil_decoder *d, const char *data, size_t len,
             decode_text(data, len, format != VIGIL_FORMAT_RAW,
                         format == VIGIL_FORMAT_SYSLOG, fallback_ms, ev, reason);
     }
+    /* decode_json and decode_text refuse what is not UTF-8. */
+    ev->utf8 = rc == 0;
     if (rc < 0) {
         ev->n_fields = 0;
         ev->time_ms = fallback_ms;

@@ -45,6 +45,7 @@ void vigil_event_fini(struct vigil_event *ev)
 
 void vigil_event_reset(struct vigil_event *ev, const char *data, size_t len)
 {
+    ev->utf8 = false;
     ev->data = data;
     ev->len = len;
     ev->time_ms = 0;
@@ -70,6 +71,7 @@ int vigil_event_add(struct vigil_event *ev, struct vigil_sv name,
                     struct vigil_sv value, enum vigil_field_kind kind,
                     bool escaped)
 {
+    ev->utf8 = false;
     if (ev->n_fields == ev->cap_fields) {
         if (ev->cap_fields >= VIGIL_EVENT_MAX_FIELDS)
             return -1;

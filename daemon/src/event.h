@@ -61,6 +61,12 @@ struct vigil_event {
     size_t n_fields;
     size_t cap_fields;
     /*
+     * Every value is valid UTF-8 once unescaped: set by the decoder after
+     * it checked, cleared by vigil_event_reset() and vigil_event_add(), so
+     * that the matcher need not check again.
+     */
+    bool utf8;
+    /*
      * Owned arena of fixed blocks: bytes copied into it never move until
      * the next reset, so views into it stay valid.
      */

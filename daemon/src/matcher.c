@@ -187,7 +187,7 @@ static void find_candidates(struct vigil_matcher *m, struct vigil_event *ev)
         m->state[f] = VALUE_PRESENT;
         if (set->prefilter) {
             vigil_prefilter_scan(set->prefilter, m->pf, f, v.ptr, v.len,
-                                 m->cand);
+                                 ev->utf8, m->cand);
             continue;
         }
         const struct vigil_rule_field *rf = &set->fields[f];

@@ -143,6 +143,8 @@ static int on_match(const struct vigil_match *m, void *user)
             atomic_fetch_add_explicit(&p->stats->update_errors, 1,
                                       memory_order_relaxed);
     }
+    if (p->observe)
+        p->observe(m, p->observe_ctx);
     return 0;
 }
 

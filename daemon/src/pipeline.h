@@ -44,6 +44,14 @@ struct vigil_pipeline {
     struct vigil_event ev;
     struct vigil_pipeline_stats *stats; /* borrowed */
     size_t matched;                     /* matches of the current event */
+    /*
+     * Optional, set by the owner after _init: called for every match of
+     * the event being fed, after its counter updates were aggregated
+     * (`vigild replay` prints and counts matches with it). Its return
+     * value is ignored; m is borrowed for the call.
+     */
+    vigil_match_fn observe;
+    void *observe_ctx;
 };
 
 /*

@@ -52,6 +52,370 @@ bool vigil_utf8_valid(const char *data, size_t len)
     return true;
 }
 
+/* Bytes of the UTF-8 character that starts with c (1 for ASCII or junk). */
+static size_t char_len(unsigned char c)
+{
+    return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Skips a character class starting at p[i] == '['; returns the index after
+ * its ']', or 0 when it does not end or holds \Q.
+ */
+static size_t skip_class(const char *p, size_t len, size_t i)
+{
+    i++;
+    if (i < len && p[i] == '^')
+        i++;
+    if (i < len && p[i] == ']')
+        i++; /* a leading ']' is a member */
+    while (i < len) {
+        if (p[i] == '\\') {
+            if (i + 1 >= len || p[i + 1] == 'Q' || p[i + 1] == 'E')
+                return 0;
+            i += 2;
+        } else if (p[i] == '[' && i + 1 < len && p[i + 1] == ':') {
+            const char *end = memmem(p + i + 2, len - i - 2, ":]", 2);
+            if (!end)
+                return 0;
+            i = (size_t)(end - p) + 2;
+        } else if (p[i] == ']') {
+            return i + 1;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Skips a group starting at p[i] == '('; returns the index after its ')',
+ * or 0 when it does not end or holds \Q.
+ */
+static size_t skip_group(const char *p, size_t len, size_t i)
+{
+    size_t depth = 0;
+    while (i < len) {
+        if (p[i] == '\\') {
+            if (i + 1 >= len || p[i + 1] == 'Q' || p[i + 1] == 'E')
+                return 0;
+            i += 2;
+        } else if (p[i] == '[') {
+            i = skip_class(p, len, i);
+            if (!i)
+                return 0;
+        } else if (p[i] == '(') {
+            /* Comments and extended mode may hold unbalanced parentheses. */
+            if (i + 2 < len && p[i + 1] == '?') {
+                if (p[i + 2] == '#')
+                    return 0;
+                bool x = false;
+                size_t k = i + 2;
+                for (;
+                     k < len && (is_alnum(p[k]) || p[k] == '-' || p[k] == '^');
+                     k++)
+                    x = x || p[k] == 'x';
+                if (x && k < len && (p[k] == ':' || p[k] == ')'))
+                    return 0;
+            }
+            depth++;
+            i++;
+        } else if (p[i] == ')') {
+            i++;
+            if (--depth == 0)
+                return i;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+enum quant { Q_NONE, Q_OPTIONAL, Q_REQUIRED };
+
+/* Reads a quantifier at p[*i], if any, with its lazy/possessive suffix. */
+static enum quant read_quant(const char *p, size_t len, size_t *i)
+{
+    enum quant q = Q_NONE;
+    size_t j = *i;
+    if (j >= len)
+        return Q_NONE;
+    if (p[j] == '?' || p[j] == '*') {
+        q = Q_OPTIONAL;
+        j++;
+    } else if (p[j] == '+') {
+        q = Q_REQUIRED;
+        j++;
+    } else if (p[j] == '{') {
+        /* {n}, {n,} or {n,m}; anything else is a literal '{'. */
+        size_t k = j + 1, n = 0, digits = 0;
+        while (k < len && p[k] >= '0' && p[k] <= '9') {
+            n = n * 10 + (size_t)(p[k] - '0');
+            if (n > 65535)
+                n = 65535;
+            k++;
+            digits++;
+        }
+        if (!digits)
+            return Q_NONE;
+        if (k < len && p[k] == ',') {
+            k++;
+            while (k < len && p[k] >= '0' && p[k] <= '9')
+                k++;
+        }
+        if (k >= len || p[k] != '}')
+            return Q_NONE;
+        q = n == 0 ? Q_OPTIONAL : Q_REQUIRED;
+        j = k + 1;
+    } else {
+        return Q_NONE;
+    }
+    if (j < len && (p[j] == '?' || p[j] == '+'))
+        j++;
+    *i = j;
+    return q;
+}
+
+/*
+ * Reads one escape at p[*i] == '\\'. Returns 1 and the literal character
+ * (*lit, *lit_len) for an escaped non-alphanumeric, 0 for any other atom
+ * it knows (classes like \d, assertions like \b, \x.., \p{..}), or -1 for
+ * one it does not follow.
+ */
+static int read_escape(const char *p, size_t len, size_t *i, const char **lit,
+                       size_t *lit_len)
+{
+    size_t j = *i + 1;
+    if (j >= len)
+        return -1;
+    char e = p[j];
+    if (!is_alnum(e)) {
+        *lit = p + j;
+        *lit_len = char_len((unsigned char)e);
+        if (j + *lit_len > len)
+            return -1;
+        *i = j + *lit_len;
+        return 1;
+    }
+    j++;
+    switch (e) {
+    case 'x':
+    case 'o':
+    case 'p':
+    case 'P':
+        if (j < len && p[j] == '{') {
+            const char *end = memchr(p + j, '}', len - j);
+            if (!end)
+                return -1;
+            j = (size_t)(end - p) + 1;
+        } else if (e == 'x') {
+            for (int k = 0; k < 2 && j < len &&
+                            strchr("0123456789abcdefABCDEF", p[j]) && p[j];
+                 k++)
+                j++;
+        } else if (e == 'p' || e == 'P') {
+            j++; /* \pL */
+        } else {
+            return -1;
+        }
+        break;
+    case 'd':
+    case 'D':
+    case 's':
+    case 'S':
+    case 'w':
+    case 'W':
+    case 'b':
+    case 'B':
+    case 'A':
+    case 'z':
+    case 'Z':
+    case 'G':
+    case 'h':
+    case 'H':
+    case 'v':
+    case 'V':
+    case 'R':
+    case 'X':
+    case 'K':
+    case 't':
+    case 'n':
+    case 'r':
+    case 'f':
+    case 'e':
+    case 'a':
+        break;
+    default:
+        return -1; /* backreferences, \g, \k, \c, \N, \Q, \E, octal */
+    }
+    *i = j;
+    return 0;
+}
+
+/* Where group p[i] == '(' ... p[end - 1] == ')' keeps its body, or 0 when
+ * the group is one whose body need not be in the subject as written
+ * (lookarounds, inline options, conditionals, comments, callouts). */
+static size_t group_body(const char *p, size_t i, size_t end)
+{
+    if (p[i + 1] != '?')
+        return i + 1; /* a plain capturing group */
+    const char *g = p + i + 2;
+    if (*g == ':' || *g == '>' || *g == '|')
+        return i + 3;
+    if ((*g == '<' && g[1] != '=' && g[1] != '!') || *g == '\'' ||
+        (*g == 'P' && g[1] == '<')) {
+        char close = *g == '\'' ? '\'' : '>';
+        const char *c = memchr(g, close, (size_t)(p + end - g));
+        return c ? (size_t)(c - p) + 1 : 0;
+    }
+    return 0;
+}
+
+/* A set of literals of which every match holds one. */
+struct litset {
+    struct vigil_prefilter_literal v[VIGIL_PREFILTER_MAX_LITERALS];
+    size_t n;
+    size_t min; /* shortest member; 0 for the empty set */
+};
+
+static bool litset_better(const struct litset *a, const struct litset *b)
+{
+    return a->min > b->min || (a->min == b->min && a->n < b->n);
+}
+
+/* Takes the run buf[run..end) as best when it is better. */
+static void consider_run(char *buf, size_t run, size_t end, struct litset *best)
+{
+    struct litset r = {.n = 1, .min = end - run};
+    r.v[0] = (struct vigil_prefilter_literal){buf + run, end - run};
+    if (r.min > 0 && (best->n == 0 || litset_better(&r, best)))
+        *best = r;
+}
+
+/*
+ * The literals of p[0..len), appended to buf at *o; depth bounds the
+ * groups followed. Returns 0 and *out (with out->n == 0 when some
+ * alternative has none of VIGIL_PREFILTER_MIN_LITERAL bytes), or -1 when
+ * the pattern uses something this reading does not follow.
+ */
+static int literals_of(const char *p, size_t len, char *buf, size_t *o,
+                       int depth, struct litset *out)
+{
+    out->n = 0;
+    out->min = SIZE_MAX;
+    struct litset best = {.n = 0, .min = 0};
+    size_t run = *o; /* where the current run starts in buf */
+    size_t i = 0;
+    for (;;) {
+        bool end_alt = i >= len || p[i] == '|';
+        if (end_alt) {
+            consider_run(buf, run, *o, &best);
+            if (best.min < VIGIL_PREFILTER_MIN_LITERAL ||
+                out->n + best.n > VIGIL_PREFILTER_MAX_LITERALS) {
+                out->n = 0;
+                return 0;
+            }
+            for (size_t k = 0; k < best.n; k++)
+                out->v[out->n++] = best.v[k];
+            if (best.min < out->min)
+                out->min = best.min;
+            if (i >= len)
+                return 0;
+            i++;
+            run = *o;
+            best = (struct litset){.n = 0, .min = 0};
+            continue;
+        }
+        const char *lit = NULL;
+        size_t lit_len = 0;
+        struct litset group = {.n = 0, .min = 0};
+        char c = p[i];
+        if (c == '\\') {
+            if (read_escape(p, len, &i, &lit, &lit_len) < 0)
+                return -1;
+        } else if (c == '.' || c == '^' || c == '$') {
+            i++;
+        } else if (c == '[') {
+            i = skip_class(p, len, i);
+            if (!i)
+                return -1;
+        } else if (c == '(') {
+            if (i + 1 < len && p[i + 1] == '*')
+                return -1; /* a verb such as (*UCP) */
+            if (i + 1 < len && p[i + 1] == '?') {
+                /* (?i) and friends change the rest of the pattern. */
+                size_t k = i + 2;
+                while (k < len &&
+                       (is_alnum(p[k]) || p[k] == '-' || p[k] == '^'))
+                    k++;
+                if (k < len && p[k] == ')' && k > i + 2 &&
+                    !(p[i + 2] >= '0' && p[i + 2] <= '9') && p[i + 2] != 'R')
+                    return -1;
+            }
+            size_t end = skip_group(p, len, i);
+            if (!end)
+                return -1;
+            size_t body = depth > 0 ? group_body(p, i, end) : 0;
+            size_t q_at = end;
+            /* The run ends here, before the group's literals follow it
+             * in buf. */
+            consider_run(buf, run, *o, &best);
+            if (body && read_quant(p, len, &q_at) != Q_OPTIONAL &&
+                literals_of(p + body, end - 1 - body, buf, o, depth - 1,
+                            &group) < 0)
+                return -1;
+            run = *o;
+            i = end;
+        } else if (c == ')' || c == '*' || c == '+' || c == '?') {
+            return -1; /* not a pattern PCRE2 compiled */
+        } else if (c == '{') {
+            /* A quantifier without an atom, or a literal '{' whose reading
+             * differs between PCRE2 versions ("{,3}"): not followed. */
+            return -1;
+        } else {
+            lit = p + i;
+            lit_len = char_len((unsigned char)c);
+            if (i + lit_len > len)
+                return -1;
+            i += lit_len;
+        }
+        enum quant q = read_quant(p, len, &i);
+        if (lit && q != Q_OPTIONAL) {
+            memmove(buf + *o, lit, lit_len);
+            *o += lit_len;
+        }
+        if (!lit || q != Q_NONE) {
+            /* The run ends: a non-literal atom, or a repeated or optional
+             * character (what follows need not be adjacent). */
+            consider_run(buf, run, *o, &best);
+            if (group.n > 0 && (best.n == 0 || litset_better(&group, &best)))
+                best = group;
+            run = *o;
+        }
+    }
+}
+
+size_t vigil_prefilter_literals(const char *p, size_t len, char *buf,
+                                size_t cap,
+                                struct vigil_prefilter_literal *lits,
+                                size_t max)
+{
+    if (cap < len)
+        return 0;
+    size_t o = 0;
+    struct litset set;
+    if (literals_of(p, len, buf, &o, 4, &set) < 0 || set.n > max)
+        return 0;
+    memcpy(lits, set.v, set.n * sizeof(*lits));
+    return set.n;
+}
+
 #ifdef VIGIL_HAVE_VECTORSCAN
 
 static void set_bit(uint64_t *bits, size_t i)
@@ -108,6 +472,146 @@ static int mark_unfiltered(struct vigil_rule *r, const char *why)
  */
 static const unsigned BASE_FLAGS = HS_FLAG_PREFILTER | HS_FLAG_UTF8;
 
+/* Most alternatives whose literals stand for one pattern. */
+#define MAX_LITERALS VIGIL_PREFILTER_MAX_LITERALS
+
+/*
+ * A literal as a Vectorscan expression: ASCII punctuation and control
+ * bytes escaped, the rest (letters, digits, UTF-8) as is. NULL when out of
+ * memory; free() it.
+ */
+static char *literal_expression(const struct vigil_prefilter_literal *l)
+{
+    char *e = malloc(4 * l->len + 1);
+    if (!e)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < l->len; i++) {
+        unsigned char c = (unsigned char)l->ptr[i];
+        if (c < 0x20 || c == 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            e[o++] = '\\';
+            e[o++] = 'x';
+            e[o++] = hex[c >> 4];
+            e[o++] = hex[c & 15];
+        } else {
+            if (c < 0x80 && !is_alnum((char)c))
+                e[o++] = '\\';
+            e[o++] = (char)c;
+        }
+    }
+    e[o] = '\0';
+    return e;
+}
+
+/* Expressions of one field's database, with what each stands for. */
+struct exprs {
+    const char **expr;
+    unsigned *flags;
+    unsigned *ids;
+    char **owned; /* literal expressions, freed after compiling */
+    size_t n, n_owned, cap;
+};
+
+static int exprs_add(struct exprs *x, const char *expr, unsigned flags,
+                     unsigned id, bool owned)
+{
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 16;
+        const char **e = realloc(x->expr, cap * sizeof(*e));
+        if (e)
+            x->expr = e;
+        unsigned *f = realloc(x->flags, cap * sizeof(*f));
+        if (f)
+            x->flags = f;
+        unsigned *d = realloc(x->ids, cap * sizeof(*d));
+        if (d)
+            x->ids = d;
+        char **o = realloc(x->owned, cap * sizeof(*o));
+        if (o)
+            x->owned = o;
+        if (!e || !f || !d || !o)
+            return -1;
+        x->cap = cap;
+    }
+    x->expr[x->n] = expr;
+    x->flags[x->n] = flags;
+    x->ids[x->n] = id;
+    x->n++;
+    if (owned)
+        x->owned[x->n_owned++] = (char *)expr;
+    return 0;
+}
+
+static void exprs_fini(struct exprs *x)
+{
+    for (size_t i = 0; i < x->n_owned; i++)
+        free(x->owned[i]);
+    free(x->expr);
+    free(x->flags);
+    free(x->ids);
+    free(x->owned);
+}
+
+/*
+ * Adds the expressions that prefilter rule r: its required literals when
+ * it has some (exact, and far cheaper to scan for than the pattern in
+ * prefilter mode, whose automata cost several times more per byte on the
+ * shipped packs), else the pattern in prefilter mode. *why is set when
+ * Vectorscan cannot take the pattern. -1 when out of memory.
+ */
+static int add_rule(struct exprs *x, const struct vigil_rule *r,
+                    const char **why, hs_compile_error_t **err)
+{
+    size_t len;
+    const char *pat = vigil_regex_pattern(r->re, &len);
+    if (strlen(pat) != len) {
+        *why = "pattern contains a NUL byte";
+        return 0;
+    }
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return -1;
+    struct vigil_prefilter_literal lits[MAX_LITERALS];
+    size_t n =
+        vigil_prefilter_literals(pat, len, buf, len + 1, lits, MAX_LITERALS);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *e = literal_expression(&lits[i]);
+        if (!e || exprs_add(x, e, HS_FLAG_UTF8, (unsigned)r->index, true) < 0) {
+            free(e);
+            rc = -1;
+        }
+    }
+    free(buf);
+    if (n > 0 || rc < 0)
+        return rc;
+
+    hs_expr_info_t *info = NULL;
+    unsigned fl = BASE_FLAGS;
+    if (hs_expression_info(pat, fl, &info, err) != HS_SUCCESS) {
+        *why = *err ? (*err)->message : "rejected";
+        return 0;
+    }
+    if (info->min_width == 0)
+        fl |= HS_FLAG_ALLOWEMPTY;
+    free(info);
+    return exprs_add(x, pat, fl, (unsigned)r->index, false);
+}
+
+/* Records that rule id is confirmed on every event of its field. */
+static int add_unfiltered(struct vigil_rule_set *set, struct pf_field *out,
+                          unsigned id, const char *why)
+{
+    struct vigil_rule *r = set->rules[id];
+    bool listed = r->unfiltered != NULL;
+    if (mark_unfiltered(r, why) < 0)
+        return -1;
+    if (!listed)
+        out->unfiltered[out->n_unfiltered++] = id;
+    return 0;
+}
+
 /*
  * Compiles the database of one field. Patterns Vectorscan rejects are
  * marked unfiltered; a database-wide failure marks all of them.
@@ -116,74 +620,57 @@ static int build_field(struct vigil_rule_set *set, size_t fi,
                        struct pf_field *out)
 {
     const struct vigil_rule_field *f = &set->fields[fi];
-    const char **exprs = calloc(f->n_rules, sizeof(*exprs));
-    unsigned *flags = calloc(f->n_rules, sizeof(*flags));
-    unsigned *ids = calloc(f->n_rules, sizeof(*ids));
-    out->unfiltered = calloc(f->n_rules, sizeof(*out->unfiltered));
+    struct exprs x = {0};
     int rc = -1;
-    if (!exprs || !flags || !ids || !out->unfiltered)
+    out->unfiltered = calloc(f->n_rules, sizeof(*out->unfiltered));
+    if (!out->unfiltered)
         goto out_free;
 
-    unsigned n = 0;
     for (size_t i = 0; i < f->n_rules; i++) {
-        struct vigil_rule *r = set->rules[f->rules[i]];
-        size_t len;
-        const char *pat = vigil_regex_pattern(r->re, &len);
         const char *why = NULL;
-        hs_expr_info_t *info = NULL;
         hs_compile_error_t *err = NULL;
-        unsigned fl = BASE_FLAGS;
-        if (strlen(pat) != len) {
-            why = "pattern contains a NUL byte";
-        } else if (hs_expression_info(pat, fl, &info, &err) != HS_SUCCESS) {
-            why = err ? err->message : "rejected";
-        } else if (info->min_width == 0) {
-            fl |= HS_FLAG_ALLOWEMPTY;
-        }
-        if (why) {
-            int m = mark_unfiltered(r, why);
-            hs_free_compile_error(err);
-            if (m < 0)
-                goto out_free;
-            out->unfiltered[out->n_unfiltered++] = r->index;
-            continue;
-        }
-        free(info);
-        exprs[n] = pat;
-        flags[n] = fl;
-        ids[n] = (unsigned)r->index;
-        n++;
+        int a = add_rule(&x, set->rules[f->rules[i]], &why, &err);
+        if (a == 0 && why)
+            a = add_unfiltered(set, out, (unsigned)f->rules[i], why);
+        hs_free_compile_error(err);
+        if (a < 0)
+            goto out_free;
     }
 
-    /* A pattern can pass alone and still fail in the database: drop it. */
-    while (n > 0) {
+    /* A pattern can pass alone and still fail in the database: drop it
+     * (with every other expression of its rule). */
+    while (x.n > 0) {
         hs_compile_error_t *err = NULL;
-        if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL,
-                             &out->db, &err) == HS_SUCCESS)
+        if (hs_compile_multi(x.expr, x.flags, x.ids, (unsigned)x.n,
+                             HS_MODE_BLOCK, NULL, &out->db, &err) == HS_SUCCESS)
             break;
         out->db = NULL;
         int bad = err->expression;
-        unsigned from = bad >= 0 && (unsigned)bad < n ? (unsigned)bad : 0;
-        unsigned to = bad >= 0 && (unsigned)bad < n ? (unsigned)bad + 1 : n;
-        for (unsigned k = from; k < to; k++) {
-            if (mark_unfiltered(set->rules[ids[k]], err->message) < 0) {
+        bool one = bad >= 0 && (size_t)bad < x.n;
+        for (size_t k = 0; k < x.n; k++) {
+            if (one && x.ids[k] != x.ids[bad])
+                continue;
+            if (add_unfiltered(set, out, x.ids[k], err->message) < 0) {
                 hs_free_compile_error(err);
                 goto out_free;
             }
-            out->unfiltered[out->n_unfiltered++] = ids[k];
         }
         hs_free_compile_error(err);
-        memmove(exprs + from, exprs + to, (n - to) * sizeof(*exprs));
-        memmove(flags + from, flags + to, (n - to) * sizeof(*flags));
-        memmove(ids + from, ids + to, (n - to) * sizeof(*ids));
-        n -= to - from;
+        size_t m = 0;
+        for (size_t k = 0; k < x.n; k++) {
+            if (set->rules[x.ids[k]]->unfiltered)
+                continue;
+            x.expr[m] = x.expr[k];
+            x.flags[m] = x.flags[k];
+            x.ids[m] = x.ids[k];
+            m++;
+        }
+        x.n = m;
     }
     rc = 0;
 
 out_free:
-    free(exprs);
-    free(flags);
-    free(ids);
+    exprs_fini(&x);
     return rc;
 }
 
@@ -262,7 +749,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 
 void vigil_prefilter_scan(const struct vigil_prefilter *pf,
                           struct vigil_prefilter_scratch *s, size_t field,
-                          const char *data, size_t len, uint64_t *cand)
+                          const char *data, size_t len, bool utf8,
+                          uint64_t *cand)
 {
     const struct pf_field *f = &pf->fields[field];
     for (size_t i = 0; i < f->n_unfiltered; i++)
@@ -272,7 +760,7 @@ void vigil_prefilter_scan(const struct vigil_prefilter *pf,
     if (!data)
         data = "";
     /* HS_FLAG_UTF8 is undefined on broken UTF-8: let PCRE2 decide. */
-    if (len > UINT32_MAX || !vigil_utf8_valid(data, len) ||
+    if (len > UINT32_MAX || (!utf8 && !vigil_utf8_valid(data, len)) ||
         hs_scan(f->db, data, (unsigned)len, 0, s->scratch, on_match, cand) !=
             HS_SUCCESS)
         all_of_field(pf->set, field, cand);
@@ -312,12 +800,14 @@ void vigil_prefilter_scratch_destroy(struct vigil_prefilter_scratch *s)
 
 void vigil_prefilter_scan(const struct vigil_prefilter *pf,
                           struct vigil_prefilter_scratch *s, size_t field,
-                          const char *data, size_t len, uint64_t *cand)
+                          const char *data, size_t len, bool utf8,
+                          uint64_t *cand)
 {
     (void)pf;
     (void)s;
     (void)data;
     (void)len;
+    (void)utf8;
     (void)cand;
     (void)field;
 }

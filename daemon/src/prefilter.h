@@ -22,6 +22,12 @@
 
 struct vigil_rule_set;
 struct vigil_prefilter;
+
+/* A literal of vigil_prefilter_literals(): bytes, not NUL-terminated. */
+struct vigil_prefilter_literal {
+    const char *ptr;
+    size_t len;
+};
 struct vigil_prefilter_scratch;
 
 /* True when vigild was built with Vectorscan. */
@@ -49,11 +55,35 @@ void vigil_prefilter_scratch_destroy(struct vigil_prefilter_scratch *s);
  * field for value data[0..len): those Vectorscan reports plus the field's
  * unfiltered rules. When the value is not valid UTF-8 (Vectorscan's UTF-8
  * mode must not see it) or the scan fails, every rule of the field is a
- * candidate, so the result is never short of a true match.
+ * candidate, so the result is never short of a true match. utf8 says the
+ * caller knows the value is valid UTF-8 (a decoded event's, event.h), so
+ * it is not checked again.
  */
 void vigil_prefilter_scan(const struct vigil_prefilter *pf,
                           struct vigil_prefilter_scratch *s, size_t field,
-                          const char *data, size_t len, uint64_t *cand);
+                          const char *data, size_t len, bool utf8,
+                          uint64_t *cand);
+
+/*
+ * Required literals: fills lits[0..n) with byte strings such that every
+ * subject a PCRE2 match of pattern[0..len) (UTF mode, no options) is found
+ * in holds at least one of them. For each top-level alternative, of the
+ * runs of plain characters it must match and the literal sets of the
+ * groups it must match (read the same way, a few levels deep), the one
+ * whose shortest member is longest; each member at least
+ * VIGIL_PREFILTER_MIN_LITERAL bytes. The bytes are written to buf (cap >=
+ * len) and lits point into it. Returns n (1..max), or 0 when some
+ * alternative has no such literal, more than max are needed, or the
+ * pattern uses a construct this reading does not follow (inline options,
+ * \Q...\E, backreferences, verbs): then the pattern needs Vectorscan's
+ * own prefilter mode. Pure; any thread.
+ */
+#define VIGIL_PREFILTER_MIN_LITERAL 4
+#define VIGIL_PREFILTER_MAX_LITERALS 8
+size_t vigil_prefilter_literals(const char *pattern, size_t len, char *buf,
+                                size_t cap,
+                                struct vigil_prefilter_literal *lits,
+                                size_t max);
 
 /* True when data[0..len) is well-formed UTF-8 (no overlongs, surrogates). */
 bool vigil_utf8_valid(const char *data, size_t len);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "redis_server.h"
 #include "support.h"
 
 static char *tmp;
@@ -176,15 +178,14 @@ Test(replay, reads_lines_longer_than_its_buffer)
     free(big);
 }
 
-Test(replay, refuses_to_replay_into_redis_until_built)
+Test(replay, needs_a_config_to_replay_into_redis)
 {
     char *sshd = fixture("good/sshd.yaml");
     char *out = NULL, *err = NULL;
     const char *args[] = {"replay", "--rules", sshd, "-", NULL};
     cr_assert_eq(vigild("x\n", &out, &err, args), 2);
     cr_assert_str_eq(out, "");
-    cr_assert(strstr(err, "replay into Redis is not built yet; use "
-                          "--dry-run"));
+    cr_assert(strstr(err, "-c vigil.yaml is needed"), "%s", err);
     free(out);
     free(err);
     free(sshd);
@@ -351,4 +352,286 @@ Test(test_command, runs_the_tests_of_the_config_rule_files)
     free(err);
     free(cfg);
     free(cfg_text);
+}
+
+/* Replay into a real redis-server (tests/support/redis_server.h). */
+static struct {
+    struct vigil_test_redis *redis;
+    redisContext *rc;
+    char *tmp;
+} fx;
+
+static void redis_setup(void)
+{
+    fx.tmp = vigil_test_tmpdir("vigil-replay");
+    cr_assert_not_null(fx.tmp);
+    fx.redis = vigil_test_redis_start(NULL);
+    cr_assert_not_null(fx.redis);
+    fx.rc = vigil_test_redis_connect(fx.redis, 0);
+    cr_assert_not_null(fx.rc);
+}
+
+static void redis_teardown(void)
+{
+    if (fx.rc)
+        redisFree(fx.rc);
+    vigil_test_redis_stop(fx.redis);
+    vigil_test_rm_rf(fx.tmp);
+    free(fx.tmp);
+}
+
+TestSuite(replay_redis, .init = redis_setup, .fini = redis_teardown);
+
+static const char *const counting_rules =
+    "pack: t\n"
+    "rules:\n"
+    "  - id: t.login_failed\n"
+    "    title: Failed login\n"
+    "    severity: medium\n"
+    "    match: 'login failed user=(?<user>\\S+) src=(?<src>\\S+)'\n"
+    "    count:\n"
+    "      - counter: failures\n"
+    "      - counter: failures_by_src\n"
+    "        by: src\n"
+    "      - counter: failed_users\n"
+    "        distinct: user\n"
+    "  - id: t.transfer\n"
+    "    title: Transfer\n"
+    "    severity: low\n"
+    "    match: 'transfer bytes=(?<bytes>\\d+)'\n"
+    "    count:\n"
+    "      - counter: bytes_sent\n"
+    "        sum: bytes\n";
+
+/* A config in fx.tmp with the counting rules, 60 s buckets, namespace t. */
+static char *write_config(const char *url)
+{
+    char *rules = vigil_test_write_file(fx.tmp, "t.yaml", counting_rules);
+    char *text = NULL;
+    cr_assert(asprintf(&text,
+                       "redis:\n  url: \"%s\"\n  namespace: t\n"
+                       "events:\n  resolution: 60s\n"
+                       "rules: [\"%s\"]\n",
+                       url, rules) > 0);
+    char *cfg = vigil_test_write_file(fx.tmp, "vigil.yaml", text);
+    free(text);
+    free(rules);
+    return cfg;
+}
+
+static void iso_time(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *line)
+{
+    size_t n = strlen(line);
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+        cr_assert_not_null(*buf);
+    }
+    memcpy(*buf + *len, line, n + 1);
+    *len += n;
+}
+
+static long long get_int(const char *key)
+{
+    redisReply *r = redisCommand(fx.rc, "GET %s", key);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->type, REDIS_REPLY_STRING, "%s is missing", key);
+    long long v = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return v;
+}
+
+static long long command_int(const char *fmt, const char *key)
+{
+    redisReply *r = redisCommand(fx.rc, fmt, key);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s: %s", fmt, key);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static cJSON *stats_of(const char *out)
+{
+    cJSON *s = cJSON_Parse(out);
+    cr_assert_not_null(s, "%s", out);
+    return s;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    cr_assert(cJSON_IsNumber(v), "no number %s", key);
+    return v->valuedouble;
+}
+
+/*
+ * 25502 events in two minutes' buckets (more than one batch of 20000
+ * lines), one event older than the retention, one line that is not JSON,
+ * one empty line: the dry run writes nothing, the replay writes exactly
+ * the counts, and neither counts the late event.
+ */
+Test(replay_redis, writes_exact_counters_and_drops_late_events)
+{
+    char *cfg = write_config(vigil_test_redis_url(fx.redis));
+    time_t now = time(NULL);
+    long long b0 = (long long)(now / 60 * 60 - 600), b1 = b0 + 60;
+    long long late_bucket = (long long)((now - 30 * 86400) / 60 * 60);
+    char t0[32], t1[32], tl[32], line[256];
+    iso_time((time_t)b0 + 5, t0, sizeof(t0));
+    iso_time((time_t)b1 + 7, t1, sizeof(t1));
+    iso_time(now - 30 * 86400, tl, sizeof(tl));
+
+    char *lines = NULL;
+    size_t len = 0, cap = 0;
+    for (int i = 0; i < 12000; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"@timestamp\":\"%s\",\"message\":\"login failed "
+                 "user=u%d src=10.0.0.%d\"}\n",
+                 t0, i % 50, i % 3);
+        append(&lines, &len, &cap, line);
+    }
+    for (int i = 0; i < 13000; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"@timestamp\":\"%s\",\"message\":\"transfer "
+                 "bytes=%d\"}\n",
+                 t1, i % 10);
+        append(&lines, &len, &cap, line);
+    }
+    for (int i = 0; i < 500; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"@timestamp\":\"%s\",\"message\":\"login failed "
+                 "user=x src=192.0.2.1\"}\n",
+                 t1);
+        append(&lines, &len, &cap, line);
+    }
+    snprintf(line, sizeof(line),
+             "{\"@timestamp\":\"%s\",\"message\":\"login failed "
+             "user=old src=192.0.2.9\"}\n\n{not json\n",
+             tl);
+    append(&lines, &len, &cap, line);
+    char *path = vigil_test_write_file(fx.tmp, "events.log", lines);
+
+    char *out = NULL, *err = NULL;
+    const char *dry[] = {"replay",  "-c",      cfg,  "--dry-run",
+                         "--quiet", "--stats", path, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, dry), 0, "%s", err);
+    cJSON *s = stats_of(out);
+    cr_assert_eq(num(s, "events"), 25501);
+    cr_assert_eq(num(s, "matched_events"), 25501);
+    cr_assert_eq(num(s, "decode_errors"), 1);
+    cr_assert_eq(num(s, "late"), 1);
+    cJSON_Delete(s);
+    free(out);
+    free(err);
+    redisReply *r = redisCommand(fx.rc, "DBSIZE");
+    cr_assert_eq(r->integer, 0, "the dry run wrote to Redis");
+    freeReplyObject(r);
+
+    const char *real[] = {"replay",  "-c", cfg, "--quiet",
+                          "--stats", path, NULL};
+    cr_assert_eq(vigild(NULL, &out, &err, real), 0, "%s", err);
+    s = stats_of(out);
+    cr_assert_eq(num(s, "events"), 25501);
+    cr_assert_eq(num(s, "matched_events"), 25501);
+    cr_assert_eq(num(s, "decode_errors"), 1);
+    cr_assert_eq(num(s, "late"), 1);
+    const cJSON *rules = cJSON_GetObjectItem(s, "rules");
+    cr_assert_eq(num(rules, "t.login_failed"), 12501);
+    cr_assert_eq(num(rules, "t.transfer"), 13000);
+    cJSON_Delete(s);
+    free(out);
+    free(err);
+
+    char key[128];
+    snprintf(key, sizeof(key), "vigil:{t}:c:failures:%lld", b0);
+    cr_assert_eq(get_int(key), 12000);
+    long long ttl = command_int("TTL %s", key);
+    cr_assert(ttl > 0 && ttl <= 26 * 3600 + 3600, "ttl %lld", ttl);
+    snprintf(key, sizeof(key), "vigil:{t}:c:failures:%lld", b1);
+    cr_assert_eq(get_int(key), 500);
+    snprintf(key, sizeof(key), "vigil:{t}:c:failures:%lld", late_bucket);
+    cr_assert_eq(command_int("EXISTS %s", key), 0);
+
+    snprintf(key, sizeof(key), "vigil:{t}:c:failures_by_src:%lld", b0);
+    r = redisCommand(fx.rc, "HGETALL %s", key);
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+    cr_assert_eq(r->elements, 6);
+    for (size_t i = 0; i < r->elements; i += 2) {
+        cr_assert(strncmp(r->element[i]->str, "10.0.0.", 7) == 0);
+        cr_assert_str_eq(r->element[i + 1]->str, "4000");
+    }
+    freeReplyObject(r);
+    snprintf(key, sizeof(key), "vigil:{t}:c:failures_by_src:%lld", b1);
+    r = redisCommand(fx.rc, "HGET %s 192.0.2.1", key);
+    cr_assert_str_eq(r->str, "500");
+    freeReplyObject(r);
+
+    snprintf(key, sizeof(key), "vigil:{t}:d:failed_users:%lld", b0);
+    cr_assert_eq(command_int("PFCOUNT %s", key), 50);
+    snprintf(key, sizeof(key), "vigil:{t}:c:bytes_sent:%lld", b1);
+    cr_assert_eq(get_int(key), 58500); /* 1300 times 0 + 1 + ... + 9 */
+    snprintf(key, sizeof(key), "vigil:{t}:n:bytes_sent:%lld", b1);
+    cr_assert_eq(get_int(key), 13000);
+
+    snprintf(key, sizeof(key), "vigil:{t}:d:failed_users:%lld", b1);
+    cr_assert_eq(command_int("PFCOUNT %s", key), 1);
+    /* Nothing else: both buckets of the three login counters, the sum's
+     * two keys in the second. */
+    r = redisCommand(fx.rc, "DBSIZE");
+    cr_assert_eq(r->integer, 8, "%lld keys", r->integer);
+    freeReplyObject(r);
+    free(path);
+    free(lines);
+    free(cfg);
+}
+
+Test(replay_redis, prints_matches_like_the_dry_run)
+{
+    char *cfg = write_config(vigil_test_redis_url(fx.redis));
+    const char *input = "login failed user=bob src=192.0.2.7\n"
+                        "transfer bytes=12\n";
+    char *out = NULL, *err = NULL, *dry_out = NULL;
+    const char *dry[] = {"replay", "-c", cfg, "--dry-run", "-", NULL};
+    cr_assert_eq(vigild(input, &dry_out, &err, dry), 0, "%s", err);
+    free(err);
+    const char *real[] = {"replay", "-c", cfg, "-", NULL};
+    cr_assert_eq(vigild(input, &out, &err, real), 0, "%s", err);
+    cr_assert_str_eq(out, dry_out);
+    cr_assert_str_eq(out, "{\"n\":1,\"rule\":\"t.login_failed\","
+                          "\"fields\":{\"user\":\"bob\",\"src\":"
+                          "\"192.0.2.7\"}}\n"
+                          "{\"n\":2,\"rule\":\"t.transfer\",\"fields\":"
+                          "{\"bytes\":\"12\"}}\n");
+    free(out);
+    free(dry_out);
+    free(err);
+    free(cfg);
+}
+
+Test(replay_redis, fails_clearly_when_redis_is_down)
+{
+    int port = vigil_test_free_port();
+    char url[64];
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
+    char *cfg = write_config(url);
+    char *out = NULL, *err = NULL;
+    const char *args[] = {"replay", "-c", cfg, "--stats", "-", NULL};
+    cr_assert_eq(vigild("login failed user=a src=b\n", &out, &err, args), 1);
+    cr_assert_str_eq(out, "");
+    char want[96];
+    snprintf(want, sizeof(want),
+             "vigild replay: redis at 127.0.0.1:%d: ", port);
+    cr_assert(strstr(err, want), "%s", err);
+    cr_assert(strstr(err, "refused"), "%s", err);
+    free(out);
+    free(err);
+    free(cfg);
 }

@@ -1051,3 +1051,16 @@ Test(decode, parse_time_reads_only_len_bytes)
     cr_assert_eq(vigil_parse_time("17000000009", 10, &ms), 0);
     cr_assert_eq(ms, INT64_C(1700000000000));
 }
+
+Test(decode, marks_what_it_decoded_as_utf8_until_a_field_is_added)
+{
+    cr_assert_eq(decode("{\"message\": \"caf\\u00e9 \\ud800\"}"), 0);
+    cr_assert(ev.utf8);
+    cr_assert_eq(decode("Feb 25 14:34:10 h sshd[1]: caf\xc3\xa9"), 0);
+    cr_assert(ev.utf8);
+    vigil_event_add(&ev, VIGIL_SV("x"), VIGIL_SV("\xff"), VIGIL_FIELD_STRING,
+                    false);
+    cr_assert_not(ev.utf8);
+    cr_assert_eq(decode("{\"message\": \"\xff\"}"), -1);
+    cr_assert_not(ev.utf8);
+}

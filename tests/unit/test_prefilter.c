@@ -1,4 +1,6 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prefilter.h"
@@ -26,4 +28,73 @@ Test(prefilter, knows_whether_it_was_built_in)
 #else
     cr_assert_not(vigil_prefilter_available());
 #endif
+}
+
+/* The literals of pattern as "a|b|..." ("" when none). */
+static char *literals(const char *pattern)
+{
+    size_t len = strlen(pattern);
+    char *buf = malloc(len + 1);
+    struct vigil_prefilter_literal lits[VIGIL_PREFILTER_MAX_LITERALS];
+    size_t n = vigil_prefilter_literals(pattern, len, buf, len + 1, lits,
+                                        VIGIL_PREFILTER_MAX_LITERALS);
+    static char out[512];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s", i ? "|" : "",
+                              (int)lits[i].len, lits[i].ptr);
+    out[o] = '\0';
+    free(buf);
+    return out;
+}
+
+Test(prefilter, finds_the_longest_literal_a_match_must_hold)
+{
+    cr_assert_str_eq(literals("sshd\\[\\d+\\]: Failed password for "
+                              "(?:invalid user )?(?<user>\\S+) from"),
+                     "]: Failed password for ");
+    cr_assert_str_eq(literals("a\\.b\\[cd\\] x"), "a.b[cd] x");
+    /* An optional character ends the run without itself, a repeated one
+     * with itself. */
+    cr_assert_str_eq(literals("abcdex?fg"), "abcde");
+    cr_assert_str_eq(literals("abc+defgh"), "defgh");
+    cr_assert_str_eq(literals("abcd+efg"), "abcd");
+    cr_assert_str_eq(literals("ab{0,3}cdef"), "cdef");
+    cr_assert_str_eq(literals("xy{2}zzzz"), "zzzz");
+    /* A multi-byte character is optional as a whole. */
+    cr_assert_str_eq(literals("wxyzcaf\xc3\xa9?"), "wxyzcaf");
+    /* Escapes with arguments are not literals. */
+    cr_assert_str_eq(literals("\\x41BCDE"), "BCDE");
+    cr_assert_str_eq(literals("\\x{263a}wxyz\\p{L}"), "wxyz");
+    cr_assert_str_eq(literals("[)(\\]]abcd[[:alpha:]]"), "abcd");
+}
+
+Test(prefilter, takes_one_literal_per_alternative)
+{
+    cr_assert_str_eq(literals("foo bar|baz qux"), "foo bar|baz qux");
+    cr_assert_str_eq(literals("x(?:alpha|beta gamma)y"), "alpha|beta gamma");
+    cr_assert_str_eq(literals("ab(?<n>cdefgh|ijklmn)"), "cdefgh|ijklmn");
+    /* An optional group is no requirement; a shorter run beats a set
+     * with a shorter member. */
+    cr_assert_str_eq(literals("(?:longliteral)?abcd"), "abcd");
+    cr_assert_str_eq(literals("abcdef(?:ghij|kl)"), "abcdef");
+    /* Every alternative needs a literal. */
+    cr_assert_str_eq(literals("abcdef|\\d+"), "");
+    cr_assert_str_eq(literals("ab.cd"), "");
+}
+
+Test(prefilter, gives_up_where_the_subject_may_differ_from_the_pattern)
+{
+    cr_assert_str_eq(literals("(?i)abcdef"), "");
+    cr_assert_str_eq(literals("abcdefgh(?-i)"), "");
+    cr_assert_str_eq(literals("(?x) abcdef # comment"), "");
+    cr_assert_str_eq(literals("\\Qab(cd\\E efgh"), "");
+    cr_assert_str_eq(literals("(abcd)\\1"), "");
+    cr_assert_str_eq(literals("(*UCP)abcdef"), "");
+    cr_assert_str_eq(literals("abcd{x"), "");
+    cr_assert_str_eq(literals("(?#a(b)abcdef"), "");
+    /* Groups whose body is not in the subject as written stay opaque. */
+    cr_assert_str_eq(literals("abcd(?i:efghijkl)"), "abcd");
+    cr_assert_str_eq(literals("abcd(?=efghijkl)"), "abcd");
+    cr_assert_str_eq(literals("(?<!efghijkl)abcd"), "abcd");
 }
