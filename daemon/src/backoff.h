@@ -2,7 +2,7 @@
  * backoff: the retry schedule of notification deliveries. Capped
  * exponential backoff with "equal jitter": before retry number k (1 = the
  * first retry) the full delay is d = min(cap, base * 2^(k-1)) and the wait
- * is uniformly in [d/2, d], so retries of many deliveries spread out but
+ * is uniformly in [d - d/2, d], so retries of many deliveries spread out but
  * never come sooner than half the schedule.
  *
  * Pure functions; the random numbers come from the caller (a xorshift
@@ -22,7 +22,7 @@ struct vigil_backoff {
 uint64_t vigil_backoff_full(const struct vigil_backoff *b, unsigned attempt);
 
 /* The jittered delay before retry `attempt`, in ms, from the random
- * 64-bit number r: full/2 + r % (full/2 + 1). */
+ * 64-bit number r: full - full/2 + r % (full/2 + 1). */
 uint64_t vigil_backoff_delay(const struct vigil_backoff *b, unsigned attempt,
                              uint64_t r);
 

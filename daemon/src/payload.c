@@ -9,17 +9,24 @@
 
 #define MAX_OFFENDERS 10
 
-/* Cuts s (NUL-terminated, len bytes) to at most max bytes at a UTF-8
- * character boundary. */
-static void utf8_cut(char *s, size_t max)
+/* Drops an incomplete UTF-8 sequence at the end of s (left there when
+ * snprintf cut the text). */
+static void utf8_trim_tail(char *s)
 {
     size_t len = strlen(s);
-    if (len <= max)
+    for (size_t back = 1; back <= 4 && back <= len; back++) {
+        unsigned char c = (unsigned char)s[len - back];
+        if ((c & 0xC0) == 0x80)
+            continue; /* a continuation byte: look further back */
+        size_t need = c < 0x80             ? 1
+                      : (c & 0xE0) == 0xC0 ? 2
+                      : (c & 0xF0) == 0xE0 ? 3
+                      : (c & 0xF8) == 0xF0 ? 4
+                                           : 1;
+        if (need > back)
+            s[len - back] = '\0';
         return;
-    size_t cut = max;
-    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
-    s[cut] = '\0';
+    }
 }
 
 static void format_value(const struct vigil_notification *n, char *buf,
@@ -56,7 +63,7 @@ void vigil_payload_summary(const struct vigil_notification *n, char *buf,
              n->indicator, n->name, value,
              n->has_value && n->unit[0] ? " " : "", n->has_value ? n->unit : "",
              n->target);
-    utf8_cut(buf, size - 1);
+    utf8_trim_tail(buf);
 }
 
 const char *vigil_payload_pd_severity(const char *severity)
