@@ -18,6 +18,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libcriterion-dev clang clang-format libclang-rt-14-dev kcat
+  prometheus-alertmanager  # the real Alertmanager and amtool for the tests
 )
 bench_pkgs=(
   mtail

@@ -2,6 +2,7 @@
 
 #include <ev.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "kafka_source.h"
 #include "log.h"
 #include "measures.h"
+#include "pager.h"
 #include "pipeline.h"
 #include "redis_conn.h"
 
@@ -19,6 +21,7 @@ struct daemon {
     struct vigil_rule_set *rules;
     struct vigil_indicator_store *store;
     struct vigil_evaluator *evaluator;
+    struct vigil_pager *pager; /* paging: see start_pager() */
     struct vigil_worker **workers;
     size_t n_workers;
     struct vigil_pipeline_stats pipeline_stats;
@@ -175,6 +178,40 @@ static void on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
                vigil_rule_set_size(rules), inds->n);
 }
 
+/* ---- paging (pager.h): notifiers deliver the outbox ---- */
+
+static redisContext *pager_connect(void *ctx)
+{
+    const struct daemon *d = ctx;
+    char err[256];
+    redisContext *c = vigil_redis_connect(&d->cfg->redis, err, sizeof(err));
+    if (!c)
+        vigil_warn("pager: redis unreachable: %s", err);
+    return c;
+}
+
+static int start_pager(struct daemon *d, struct ev_loop *loop)
+{
+    if (d->cfg->n_notifiers == 0)
+        return 0;
+    const struct vigil_config_http *h = &d->cfg->http;
+    char dashboard[300] = "";
+    if (h->host && h->port > 0)
+        snprintf(dashboard, sizeof(dashboard),
+                 strchr(h->host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+                 h->host, h->port);
+    struct vigil_pager_config pc = {
+        .cfg = d->cfg,
+        .connect = pager_connect,
+        .connect_ctx = d,
+        .dashboard_url = dashboard[0] ? dashboard : NULL,
+    };
+    d->pager = vigil_pager_create(&pc);
+    return d->pager ? vigil_pager_start(d->pager, loop) : -1;
+}
+
+/* ---- end of paging ---- */
+
 int vigil_daemon_run(const struct vigil_config *cfg,
                      struct vigil_rule_set *rules,
                      const struct vigil_indicator_set *indicators,
@@ -216,6 +253,10 @@ int vigil_daemon_run(const struct vigil_config *cfg,
         vigil_error("cannot start the indicator evaluator");
         goto out;
     }
+    if (start_pager(&d, loop) < 0) { /* paging */
+        vigil_error("cannot start the notifiers");
+        goto out;
+    }
 
     ev_signal_init(&d.sigterm, on_stop_signal, SIGTERM);
     ev_signal_init(&d.sigint, on_stop_signal, SIGINT);
@@ -244,6 +285,7 @@ int vigil_daemon_run(const struct vigil_config *cfg,
     rc = 0;
 
 out:
+    vigil_pager_destroy(d.pager); /* paging: stops before the evaluator */
     if (d.evaluator) {
         vigil_evaluator_stop(d.evaluator);
         vigil_evaluator_destroy(d.evaluator);
