@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "evaluator.h"
+#include "feed_server.h"
 #include "indicator_store.h"
 #include "kafka_source.h"
 #include "log.h"
@@ -26,6 +27,7 @@ struct daemon {
     size_t n_workers;
     struct vigil_pipeline_stats pipeline_stats;
     struct vigil_source_stats source_stats;
+    struct vigil_feed *feed; /* the HTTP feed, see start_feed() */
     ev_signal sigterm;
     ev_signal sigint;
     ev_signal sighup;
@@ -74,6 +76,7 @@ static redisContext *connect_redis(void *ctx)
 static void on_snapshot(void *ctx, const struct vigil_indicator_snapshot *s)
 {
     struct daemon *d = ctx;
+    vigil_feed_publish(d->feed, s);
     if (s->event && s->event->kind != VIGIL_EVENT_NONE)
         vigil_info("indicator %s: %s -> %s (value %g)", s->ind->id,
                    vigil_state_name(s->event->previous),
@@ -90,6 +93,64 @@ static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
     vigil_info("duration reached: stopping");
     ev_break(loop, EVBREAK_ALL);
 }
+
+/* ---- HTTP feed (feed_server.h): /metrics, JSON API, SSE, dashboard ---- */
+
+static redisContext *feed_connect(void *ctx)
+{
+    const struct daemon *d = ctx;
+    char err[256];
+    return vigil_redis_connect(&d->cfg->redis, err, sizeof(err));
+}
+
+/* Ready: every worker reaches Redis and the process holds partitions. */
+static bool feed_ready(void *ctx, char *why, size_t len)
+{
+    const struct daemon *d = ctx;
+    unsigned assigned = 0;
+    for (size_t i = 0; i < d->n_workers; i++) {
+        if (!vigil_worker_redis_ok(d->workers[i])) {
+            snprintf(why, len, "worker %zu cannot reach redis", i);
+            return false;
+        }
+        assigned += vigil_worker_assigned(d->workers[i]);
+    }
+    if (assigned == 0)
+        snprintf(why, len, "no kafka partitions assigned");
+    return assigned > 0;
+}
+
+static int start_feed(struct daemon *d,
+                      const struct vigil_indicator_set *indicators)
+{
+    static const struct vigil_indicator_set none = {0};
+    struct vigil_feed_config fc = {
+        .host = d->cfg->http.host,
+        .port = d->cfg->http.port,
+        .read_token = d->cfg->http.read_token,
+        .admin_token = d->cfg->http.admin_token,
+        .ns = d->cfg->redis.ns,
+        .indicators = indicators ? indicators : &none,
+        .connect = feed_connect,
+        .connect_ctx = d,
+        .pipeline_stats = &d->pipeline_stats,
+        .rules = d->rules,
+        .ready = feed_ready,
+        .ready_ctx = d,
+        /* Still to plug in: .flush_seconds (observe in kafka_source.c
+         * around the batch script), .rule_matches, .kafka_lag,
+         * .notifications and .pager (the pager's ack and silences). */
+    };
+    char err[256];
+    d->feed = vigil_feed_create(&fc, err, sizeof(err));
+    if (!d->feed || vigil_feed_start(d->feed, err, sizeof(err)) < 0) {
+        vigil_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- end of the HTTP feed ---- */
 
 /* Evaluation of the indicators on the main loop, if there are any. */
 static int start_evaluator(struct daemon *d, struct ev_loop *loop,
@@ -249,6 +310,8 @@ int vigil_daemon_run(const struct vigil_config *cfg,
     }
     vigil_info("vigild running: %zu workers in group '%s' on %s", d.n_workers,
                cfg->kafka.group, cfg->kafka.brokers);
+    if (start_feed(&d, indicators) < 0)
+        goto out;
     if (start_evaluator(&d, loop, indicators) < 0) {
         vigil_error("cannot start the indicator evaluator");
         goto out;
@@ -291,6 +354,7 @@ out:
         vigil_evaluator_destroy(d.evaluator);
     }
     vigil_indicator_store_destroy(d.store);
+    vigil_feed_destroy(d.feed);
     for (size_t i = 0; i < d.n_workers; i++)
         vigil_worker_stop(d.workers[i]);
     for (size_t i = 0; i < d.n_workers; i++)
