@@ -17,7 +17,9 @@
  *
  * The rules, the event format, the time field and the match limits come
  * from the config; --rules FILE (repeatable, globs allowed), --format and
- * --time-field override it, and with --rules no config is needed.
+ * --time-field override it, and with --rules no config is needed. The
+ * config's plugins are loaded: its decoder plugin (events.format, or
+ * --format NAME) decodes and its enrichers run before matching.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include "config.h"
 #include "decode.h"
 #include "matcher.h"
+#include "plugin_loader.h"
 #include "replay_io.h"
 #include "rule_set.h"
 #include "yaml_doc.h"
@@ -40,6 +43,8 @@ struct replay {
     struct vigil_rule_set *set;
     struct vigil_matcher *matcher;
     struct vigil_decoder *decoder;
+    struct vigil_plugins *plugins; /* NULL without a config */
+    bool enrich;
     struct vigil_event ev;
     struct vigil_out out;
     bool print_matches;
@@ -84,6 +89,8 @@ static void replay_line(struct replay *r, const char *line, size_t len)
         r->decode_errors++;
         return;
     }
+    if (r->enrich)
+        vigil_plugins_enrich(r->plugins, &r->ev);
     r->events++;
     if (vigil_matcher_run(r->matcher, &r->ev, on_match, r) > 0)
         r->matched_events++;
@@ -166,7 +173,8 @@ static void usage(FILE *out)
                  "  --stats            end with one JSON line of counts\n"
                  "until configs can be read:\n"
                  "  --rules FILE       a rule file or glob (repeatable)\n"
-                 "  --format F         auto (default), json, syslog or raw\n"
+                 "  --format F         auto (default), json, syslog, raw or\n"
+                 "                     a decoder plugin of the config\n"
                  "  --time-field F     event time field (\"\" for none)\n"
                  "  --no-prefilter     match with PCRE2 alone\n");
 }
@@ -178,6 +186,7 @@ struct replay_args {
     bool dry_run, quiet, stats, no_prefilter;
     bool format_set, time_field_set;
     enum vigil_event_format format;
+    const char *format_plugin; /* --format naming a decoder plugin */
     const char *time_field;
 };
 
@@ -221,11 +230,9 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
             a->rules[a->n_rules++] = optarg;
             break;
         case 'f':
-            if (vigil_event_format_parse(optarg, &a->format) < 0) {
-                fprintf(stderr, "vigild replay: --format must be auto, json, "
-                                "syslog or raw\n");
-                return -1;
-            }
+            a->format_plugin = NULL;
+            if (vigil_event_format_parse(optarg, &a->format) < 0)
+                a->format_plugin = optarg; /* checked once loaded */
             a->format_set = true;
             break;
         case 't':
@@ -288,26 +295,57 @@ static struct vigil_rule_set *load_rules(const struct replay_args *a,
 
 /*
  * Takes the event format and time field from the config unless given on
- * the command line. -1 (reported) for a decoder plugin, not loaded here.
+ * the command line.
  */
-static int settings_from_config(struct replay_args *a,
-                                const struct vigil_config *cfg)
+static void settings_from_config(struct replay_args *a,
+                                 const struct vigil_config *cfg)
 {
     if (!cfg)
-        return 0;
+        return;
     if (!a->format_set) {
-        if (cfg->events.format_plugin) {
-            fprintf(stderr,
-                    "vigild replay: the decoder plugin '%s' cannot be "
-                    "loaded by replay yet; pass --format\n",
-                    cfg->events.format_name);
-            return -1;
-        }
         a->format = cfg->events.format;
+        if (cfg->events.format_plugin)
+            a->format_plugin = cfg->events.format_name;
     }
     if (!a->time_field_set)
         a->time_field = cfg->events.time_field;
-    return 0;
+}
+
+/*
+ * Loads the config's plugins into r and picks the decoder plugin, if any.
+ * Returns 0, or -1 (reported) when a plugin does not load or the format
+ * names no decoder plugin.
+ */
+static int load_plugins(struct replay *r, const struct replay_args *a,
+                        const struct vigil_config *cfg)
+{
+    struct vigil_diags diags;
+    vigil_diags_init(&diags);
+    int rc = -1;
+    if (cfg) {
+        r->plugins = vigil_plugins_load(cfg, &diags);
+        if (!r->plugins ||
+            vigil_plugins_check_config(r->plugins, cfg, &diags) < 0)
+            goto out;
+    }
+    r->enrich = vigil_plugins_has_enrichers(r->plugins);
+    if (a->format_plugin) {
+        struct vigil_plugin *p = vigil_plugins_find(
+            r->plugins, VIGIL_PLUGIN_DECODER, a->format_plugin);
+        if (!p) {
+            fprintf(stderr,
+                    "vigild replay: --format must be auto, json, syslog, raw "
+                    "or a decoder plugin of the config, not '%s'\n",
+                    a->format_plugin);
+            goto out;
+        }
+        vigil_decoder_set_custom(r->decoder, vigil_plugin_decode, p);
+    }
+    rc = 0;
+out:
+    vigil_diags_print(&diags, stderr);
+    vigil_diags_fini(&diags);
+    return rc;
 }
 
 int vigil_cmd_replay(int argc, char **argv)
@@ -344,10 +382,7 @@ int vigil_cmd_replay(int argc, char **argv)
         if (!cfg)
             goto out_args;
     }
-    if (settings_from_config(&a, cfg) < 0) {
-        rc = 2;
-        goto out_config;
-    }
+    settings_from_config(&a, cfg);
     r.set = load_rules(&a, cfg);
     if (!r.set)
         goto out_config;
@@ -365,6 +400,8 @@ int vigil_cmd_replay(int argc, char **argv)
         fprintf(stderr, "vigild replay: out of memory\n");
         goto out_free;
     }
+    if (load_plugins(&r, &a, cfg) < 0)
+        goto out_free;
     rc = 0;
     clock_gettime(CLOCK_MONOTONIC, &start); /* replay time, not loading */
     for (int i = optind; i < argc; i++) {
@@ -384,6 +421,7 @@ out_free:
     free(r.rule_counts);
     vigil_decoder_destroy(r.decoder);
     vigil_matcher_destroy(r.matcher);
+    vigil_plugins_destroy(r.plugins);
     vigil_rule_set_unref(r.set);
 out_config:
     vigil_config_destroy(cfg);

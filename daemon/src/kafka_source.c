@@ -424,10 +424,9 @@ static void try_swap(struct vigil_worker *w)
         return;
     struct vigil_pipeline fresh;
     const char *why = NULL;
-    if (vigil_pipeline_init(&fresh, set, &w->popts, w->c.pipeline_stats,
-                            &why) < 0) {
-        vigil_error("worker %u: reloaded rules not applied: %s", w->c.id,
-                    why);
+    if (vigil_pipeline_init(&fresh, set, &w->popts, w->c.pipeline_stats, &why) <
+        0) {
+        vigil_error("worker %u: reloaded rules not applied: %s", w->c.id, why);
     } else {
         vigil_pipeline_fini(&w->pipeline);
         w->pipeline = fresh;
@@ -670,6 +669,11 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
         .retention_s = c->retention_s,
         .resolution_s = (int64_t)(cfg->events.resolution_ms / 1000),
     };
+    if (vigil_plugins_pipeline_options(c->plugins, cfg, &w->popts) < 0) {
+        vigil_error("worker %u: the decoder plugin '%s' is not loaded", c->id,
+                    cfg->events.format_name);
+        goto err_free;
+    }
     const char *why = NULL;
     if (vigil_pipeline_init(&w->pipeline, c->set, &w->popts, c->pipeline_stats,
                             &why) < 0) {
@@ -763,8 +767,7 @@ void vigil_worker_destroy(struct vigil_worker *w)
     free(w);
 }
 
-void vigil_worker_swap_rules(struct vigil_worker *w,
-                             struct vigil_rule_set *set)
+void vigil_worker_swap_rules(struct vigil_worker *w, struct vigil_rule_set *set)
 {
     struct vigil_rule_set *old =
         atomic_exchange(&w->next_set, vigil_rule_set_ref(set));
