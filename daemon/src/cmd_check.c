@@ -1,8 +1,10 @@
 /*
  * vigild check: validates vigil.yaml, the rule packs and the indicator
- * files it lists (counters and windows included). Every problem is printed as
- * "file:line:col: message" on stderr; exit 1 on any, 0 with a one-line
- * summary on stdout otherwise.
+ * files it lists (counters and windows included), and loads its plugins
+ * (checked and initialised as `vigild run` would) to check the names the
+ * config takes from them (events.format, plugin notifier types). Every problem
+ * is printed as "file:line:col: message" on stderr; exit 1 on any, 0 with a
+ * one-line summary on stdout otherwise.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "config.h"
 #include "diag.h"
 #include "measures.h"
+#include "plugin_loader.h"
 #include "rule_set.h"
 
 static const char check_usage[] =
@@ -65,7 +68,7 @@ static int parse_options(int argc, char **argv, struct check_options *o)
 static void print_summary(const struct vigil_config *cfg,
                           const struct vigil_rule_set *rules,
                           const struct vigil_indicator_set *indicators,
-                          FILE *out)
+                          const struct vigil_plugins *plugins, FILE *out)
 {
     fprintf(out, "ok: %s: ", cfg->file);
     if (cfg->kafka.present)
@@ -89,10 +92,14 @@ static void print_summary(const struct vigil_config *cfg,
             indicators->n == 1 ? "" : "s", cfg->n_notifiers,
             cfg->n_notifiers == 1 ? "" : "s", cfg->n_routes,
             cfg->n_routes == 1 ? "" : "s");
-    /* Never claim more than was checked. */
-    if (cfg->n_plugins)
-        fprintf(out, "; %zu plugin%s listed, not loaded by check yet",
-                cfg->n_plugins, cfg->n_plugins == 1 ? "" : "s");
+    size_t n = vigil_plugins_count(plugins);
+    for (size_t i = 0; i < n; i++) {
+        const struct vigil_plugin *p = vigil_plugins_at(plugins, i);
+        fprintf(out, "%s%s %s (%s)",
+                i ? ", " : "; plugins: ", vigil_plugin_name(p),
+                vigil_plugin_version(p),
+                vigil_plugin_kind_name(vigil_plugin_kind(p)));
+    }
     fputc('\n', out);
 }
 
@@ -111,9 +118,10 @@ int vigil_cmd_check(int argc, char **argv)
     struct vigil_config *cfg = vigil_config_load(opt.config, &diags);
 
     /* What the config points to: rule packs, then the indicators that
-     * read their counters. Plugins are not loaded by check yet. */
+     * read their counters; the plugins, and the names taken from them. */
     struct vigil_rule_set *rules = NULL;
     struct vigil_indicator_set *indicators = NULL;
+    struct vigil_plugins *plugins = NULL;
     struct vigil_diags notes = {0};
     if (cfg && diags.n == 0) {
         rules = vigil_rule_set_load_config(cfg, &diags);
@@ -121,12 +129,15 @@ int vigil_cmd_check(int argc, char **argv)
             vigil_rule_set_unfiltered(rules, &notes);
             indicators = vigil_measures_load_indicators(cfg, rules, &diags);
         }
+        plugins = vigil_plugins_load(cfg, &diags);
+        if (plugins)
+            vigil_plugins_check_config(plugins, cfg, &diags);
     }
     /* Notes are not errors: patterns PCRE2 confirms on every event. */
     vigil_diags_print(&notes, stderr);
     vigil_diags_fini(&notes);
 
-    if (!cfg || diags.n > 0 || !rules || !indicators) {
+    if (!cfg || diags.n > 0 || !rules || !indicators || !plugins) {
         vigil_diags_print(&diags, stderr);
         if (cfg == NULL && diags.n == 0)
             fprintf(stderr, "%s: cannot load the config\n", opt.config);
@@ -139,13 +150,14 @@ int vigil_cmd_check(int argc, char **argv)
             rc = 1;
             goto out_free;
         }
-        print_summary(cfg, rules, indicators, stderr);
+        print_summary(cfg, rules, indicators, plugins, stderr);
     } else {
-        print_summary(cfg, rules, indicators, stdout);
+        print_summary(cfg, rules, indicators, plugins, stdout);
     }
     rc = 0;
 
 out_free:
+    vigil_plugins_destroy(plugins);
     vigil_indicator_set_destroy(indicators);
     if (rules)
         vigil_rule_set_unref(rules);

@@ -29,7 +29,9 @@
  *
  * The rules, the event format, the time field and the match limits come
  * from the config; --rules FILE (repeatable, globs allowed), --format and
- * --time-field override it, and with --rules no config is needed.
+ * --time-field override it, and with --rules no config is needed. The
+ * config's plugins are loaded: its decoder plugin (events.format, or
+ * --format NAME) decodes and its enrichers run before matching.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +49,7 @@
 #include "matcher.h"
 #include "measures.h"
 #include "pipeline.h"
+#include "plugin_loader.h"
 #include "redis_conn.h"
 #include "replay_io.h"
 #include "rule_set.h"
@@ -62,6 +65,9 @@ struct replay {
     /* --dry-run: decoding and matching only. */
     struct vigil_matcher *matcher;
     struct vigil_decoder *decoder;
+    struct vigil_plugins *plugins;      /* NULL without a config */
+    struct vigil_plugin *decode_plugin; /* NULL: the built-in format */
+    bool enrich;
     struct vigil_event ev;
     /* Into Redis: the pipeline, the store and the connection. */
     struct vigil_pipeline pipeline;
@@ -177,6 +183,8 @@ static void replay_line(struct replay *r, const char *line, size_t len)
             r->decode_errors++;
             return;
         }
+        if (r->enrich)
+            vigil_plugins_enrich(r->plugins, &r->ev);
         matched = vigil_matcher_run(r->matcher, &r->ev, on_match, r);
     } else {
         matched =
@@ -272,7 +280,8 @@ static void usage(FILE *out)
                  "overrides of the config (with --dry-run, --rules needs no "
                  "config):\n"
                  "  --rules FILE       a rule file or glob (repeatable)\n"
-                 "  --format F         auto (default), json, syslog or raw\n"
+                 "  --format F         auto (default), json, syslog, raw or\n"
+                 "                     a decoder plugin of the config\n"
                  "  --time-field F     event time field (\"\" for none)\n"
                  "  --no-prefilter     match with PCRE2 alone\n");
 }
@@ -284,6 +293,7 @@ struct replay_args {
     bool dry_run, quiet, stats, no_prefilter;
     bool format_set, time_field_set;
     enum vigil_event_format format;
+    const char *format_plugin; /* --format naming a decoder plugin */
     const char *time_field;
 };
 
@@ -327,11 +337,9 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
             a->rules[a->n_rules++] = optarg;
             break;
         case 'f':
-            if (vigil_event_format_parse(optarg, &a->format) < 0) {
-                fprintf(stderr, "vigild replay: --format must be auto, json, "
-                                "syslog or raw\n");
-                return -1;
-            }
+            a->format_plugin = NULL;
+            if (vigil_event_format_parse(optarg, &a->format) < 0)
+                a->format_plugin = optarg; /* checked once loaded */
             a->format_set = true;
             break;
         case 't':
@@ -394,26 +402,57 @@ static struct vigil_rule_set *load_rules(const struct replay_args *a,
 
 /*
  * Takes the event format and time field from the config unless given on
- * the command line. -1 (reported) for a decoder plugin, not loaded here.
+ * the command line.
  */
-static int settings_from_config(struct replay_args *a,
-                                const struct vigil_config *cfg)
+static void settings_from_config(struct replay_args *a,
+                                 const struct vigil_config *cfg)
 {
     if (!cfg)
-        return 0;
+        return;
     if (!a->format_set) {
-        if (cfg->events.format_plugin) {
-            fprintf(stderr,
-                    "vigild replay: the decoder plugin '%s' cannot be "
-                    "loaded by replay yet; pass --format\n",
-                    cfg->events.format_name);
-            return -1;
-        }
         a->format = cfg->events.format;
+        if (cfg->events.format_plugin)
+            a->format_plugin = cfg->events.format_name;
     }
     if (!a->time_field_set)
         a->time_field = cfg->events.time_field;
-    return 0;
+}
+
+/*
+ * Loads the config's plugins into r and picks the decoder plugin, if any.
+ * Returns 0, or -1 (reported) when a plugin does not load or the format
+ * names no decoder plugin.
+ */
+static int load_plugins(struct replay *r, const struct replay_args *a,
+                        const struct vigil_config *cfg)
+{
+    struct vigil_diags diags;
+    vigil_diags_init(&diags);
+    int rc = -1;
+    if (cfg) {
+        r->plugins = vigil_plugins_load(cfg, &diags);
+        if (!r->plugins ||
+            vigil_plugins_check_config(r->plugins, cfg, &diags) < 0)
+            goto out;
+    }
+    r->enrich = vigil_plugins_has_enrichers(r->plugins);
+    if (a->format_plugin) {
+        struct vigil_plugin *p = vigil_plugins_find(
+            r->plugins, VIGIL_PLUGIN_DECODER, a->format_plugin);
+        if (!p) {
+            fprintf(stderr,
+                    "vigild replay: --format must be auto, json, syslog, raw "
+                    "or a decoder plugin of the config, not '%s'\n",
+                    a->format_plugin);
+            goto out;
+        }
+        r->decode_plugin = p;
+    }
+    rc = 0;
+out:
+    vigil_diags_print(&diags, stderr);
+    vigil_diags_fini(&diags);
+    return rc;
 }
 
 /*
@@ -449,6 +488,9 @@ static int open_dry_run(struct replay *r,
         fprintf(stderr, "vigild replay: out of memory\n");
         return -1;
     }
+    if (r->decode_plugin)
+        vigil_decoder_set_custom(r->decoder, vigil_plugin_decode,
+                                 r->decode_plugin);
     return 0;
 }
 
@@ -461,6 +503,14 @@ static int open_redis(struct replay *r, const struct vigil_config *cfg,
         .retention_s = r->retention_s,
         .resolution_s = (int64_t)(cfg->events.resolution_ms / 1000),
     };
+    if (r->decode_plugin) {
+        po.decode_custom = vigil_plugin_decode;
+        po.decode_ctx = r->decode_plugin;
+    }
+    if (r->enrich) {
+        po.enrich = vigil_plugins_enrich;
+        po.enrich_ctx = r->plugins;
+    }
     const char *why = NULL;
     if (vigil_pipeline_init(&r->pipeline, r->set, &po, &r->pipeline_stats,
                             &why) < 0) {
@@ -523,10 +573,7 @@ int vigil_cmd_replay(int argc, char **argv)
         if (!cfg)
             goto out_args;
     }
-    if (settings_from_config(&a, cfg) < 0) {
-        rc = 2;
-        goto out_config;
-    }
+    settings_from_config(&a, cfg);
     r.set = load_rules(&a, cfg);
     if (!r.set)
         goto out_config;
@@ -543,6 +590,8 @@ int vigil_cmd_replay(int argc, char **argv)
         fprintf(stderr, "vigild replay: out of memory\n");
         goto out_free;
     }
+    if (load_plugins(&r, &a, cfg) < 0)
+        goto out_free;
     if (a.dry_run ? open_dry_run(&r, &dopts) < 0
                   : open_redis(&r, cfg, &dopts) < 0)
         goto out_free;
@@ -577,6 +626,7 @@ out_free:
     free(r.rule_counts);
     vigil_decoder_destroy(r.decoder);
     vigil_matcher_destroy(r.matcher);
+    vigil_plugins_destroy(r.plugins);
     vigil_rule_set_unref(r.set);
 out_config:
     vigil_config_destroy(cfg);

@@ -1,4 +1,7 @@
-/* vigild run: the daemon (DESIGN.md sections 1 and 2). */
+/*
+ * vigild run: the daemon (DESIGN.md sections 1 and 2). Loads the config,
+ * the rules, the indicators and the plugins, then runs until stopped.
+ */
 #include <getopt.h>
 #include <stdio.h>
 
@@ -7,6 +10,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "measures.h"
+#include "plugin_loader.h"
 
 int vigil_cmd_run(int argc, char **argv)
 {
@@ -35,12 +39,17 @@ int vigil_cmd_run(int argc, char **argv)
         goto out;
     struct vigil_indicator_set *ind =
         vigil_measures_load_indicators(cfg, set, &diags);
-    if (ind) {
+    /* Plugins stay loaded until every worker has stopped. */
+    struct vigil_plugins *plugins =
+        ind ? vigil_plugins_load(cfg, &diags) : NULL;
+    if (plugins && vigil_plugins_check_config(plugins, cfg, &diags) == 0) {
         vigil_diags_print(&diags, stderr);
         vigil_diags_fini(&diags);
-        rc = vigil_daemon_run(cfg, set, ind, NULL);
-        vigil_indicator_set_destroy(ind);
+        struct vigil_daemon_options o = {.plugins = plugins};
+        rc = vigil_daemon_run(cfg, set, ind, &o);
     }
+    vigil_plugins_destroy(plugins);
+    vigil_indicator_set_destroy(ind);
     vigil_rule_set_unref(set);
 out:
     vigil_diags_print(&diags, stderr);

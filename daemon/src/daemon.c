@@ -193,6 +193,9 @@ static void on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
 {
     (void)revents;
     struct daemon *d = sig->data;
+    /* Plugins re-read their own data (the plugin list itself is fixed
+     * at start); a failing one keeps its previous data. */
+    vigil_plugins_reload(d->opts.plugins);
     struct vigil_diags diags = {0};
     struct vigil_config *cfg = vigil_config_load(d->cfg->file, &diags);
     struct vigil_rule_set *rules =
@@ -294,6 +297,7 @@ int vigil_daemon_run(const struct vigil_config *cfg,
             .set = rules,
             .pipeline_stats = &d.pipeline_stats,
             .source_stats = &d.source_stats,
+            .plugins = d.opts.plugins,
             .retention_s = vigil_measures_retention_s(indicators),
             .id = i,
         };

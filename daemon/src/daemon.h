@@ -12,6 +12,7 @@
 #include "config.h"
 #include "evaluator.h"
 #include "indicator.h"
+#include "plugin_loader.h"
 #include "rule_set.h"
 
 /* Extras for embedders such as `vigild demo`; all optional. */
@@ -24,6 +25,9 @@ struct vigil_daemon_options {
     /* Sees every indicator snapshot after the daemon's own handling. */
     vigil_evaluator_snapshot_fn on_snapshot;
     void *ctx;
+    /* The loaded plugins (plugin_loader.h): the workers' decoder and
+     * enrichers; reloaded on SIGHUP. Borrowed; NULL: none. */
+    struct vigil_plugins *plugins;
 };
 
 /*

@@ -37,6 +37,8 @@ struct vigil_decoder {
     enum vigil_event_format format;
     struct vigil_sv time_field; /* len 0: none */
     size_t max_bytes;
+    vigil_decode_fn custom;
+    void *custom_ctx;
     jsmntok_t *toks; /* owned, grows up to VIGIL_DECODE_MAX_TOKENS */
     unsigned cap_toks;
 };
@@ -103,6 +105,13 @@ void vigil_decoder_destroy(struct vigil_decoder *d)
         return;
     free(d->toks);
     free(d);
+}
+
+void vigil_decoder_set_custom(struct vigil_decoder *d, vigil_decode_fn fn,
+                              void *ctx)
+{
+    d->custom = fn;
+    d->custom_ctx = ctx;
 }
 
 /* ---- time ---------------------------------------------------------- */
@@ -1252,8 +1261,9 @@ int vigil_decode(struct vigil_decoder *d, const char *data, size_t len,
             i < len && data[i] == '{' ? VIGIL_FORMAT_JSON : VIGIL_FORMAT_AUTO;
     }
     int rc;
-    if (format == VIGIL_FORMAT_JSON) {
-        rc = decode_json(d, data, len, ev, reason);
+    if (d->custom || format == VIGIL_FORMAT_JSON) {
+        rc = d->custom ? d->custom(d->custom_ctx, data, len, ev, reason)
+                       : decode_json(d, data, len, ev, reason);
         if (rc == 0 && d->time_field.len) {
             const struct vigil_field *f = vigil_event_find(ev, d->time_field);
             if (f)

@@ -58,6 +58,16 @@ enum vigil_event_format {
 /* Parses "auto", "json", "syslog", "raw"; -1 for anything else. */
 int vigil_event_format_parse(const char *s, enum vigil_event_format *out);
 
+/*
+ * A decoder outside this module (a decoder plugin, plugin_loader.h): adds
+ * the fields of data[0..len) to ev, which vigil_decode has reset to data
+ * with time_ms set to the fallback time (the decoder may set another).
+ * Returns 0, or -1 with *reason a static string. Called on the decoder's
+ * thread; ctx is the one given in the options.
+ */
+typedef int (*vigil_decode_fn)(void *ctx, const char *data, size_t len,
+                               struct vigil_event *ev, const char **reason);
+
 struct vigil_decode_options {
     enum vigil_event_format format;
     const char *time_field; /* borrowed; NULL or "" = no time field */
@@ -75,6 +85,13 @@ vigil_decoder_create(const struct vigil_decode_options *opts);
 void vigil_decoder_destroy(struct vigil_decoder *d);
 
 /*
+ * Makes d decode with fn (ctx borrowed, passed to it) instead of its
+ * format; fn NULL goes back to the format. Call before d is used.
+ */
+void vigil_decoder_set_custom(struct vigil_decoder *d, vigil_decode_fn fn,
+                              void *ctx);
+
+/*
  * Decodes data[0..len) into ev (which is reset first; views borrow data,
  * so data must outlive the use of ev). ev->time_ms is taken from the time
  * field (RFC 3339, epoch seconds or epoch milliseconds: vigil_parse_time)
@@ -84,6 +101,10 @@ void vigil_decoder_destroy(struct vigil_decoder *d);
  * a day after fallback_ms (or on a Feb 29 that year lacks), or the year
  * after when that is at most a day ahead (a sender's "Jan  1 00:00:10"
  * seen at 23:59:50 on Dec 31).
+ *
+ * With a custom decoder (vigil_decoder_set_custom) the event's fields are the
+ * custom decoder's; the time is the time field's when the event has it and it
+ * parses, else the custom decoder's, else fallback_ms.
  *
  * Returns 0 with *reason NULL, or 0 with *reason a static note when
  * something was tolerated: "unparsable time field" (the time field or

@@ -669,6 +669,11 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
         .retention_s = c->retention_s,
         .resolution_s = (int64_t)(cfg->events.resolution_ms / 1000),
     };
+    if (vigil_plugins_pipeline_options(c->plugins, cfg, &w->popts) < 0) {
+        vigil_error("worker %u: the decoder plugin '%s' is not loaded", c->id,
+                    cfg->events.format_name);
+        goto err_free;
+    }
     const char *why = NULL;
     if (vigil_pipeline_init(&w->pipeline, c->set, &w->popts, c->pipeline_stats,
                             &why) < 0) {

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "plugin_loader.h"
 #include "rule_set.h"
 
 /* Counters of all workers of a process (relaxed atomics). */
@@ -35,6 +36,7 @@ struct vigil_worker_config {
     struct vigil_rule_set *set;     /* a reference is taken */
     struct vigil_pipeline_stats *pipeline_stats; /* borrowed */
     struct vigil_source_stats *source_stats;     /* borrowed */
+    struct vigil_plugins *plugins; /* borrowed; outlives the worker; NULL */
     int64_t retention_s;
     unsigned id; /* 0-based worker number, for client.id and logs */
 };

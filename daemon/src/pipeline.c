@@ -29,6 +29,8 @@ int vigil_pipeline_init(struct vigil_pipeline *p, struct vigil_rule_set *set,
 {
     memset(p, 0, sizeof(*p));
     p->stats = stats;
+    p->enrich = opts->enrich;
+    p->enrich_ctx = opts->enrich_ctx;
     vigil_event_init(&p->ev);
 
     size_t n = vigil_rule_set_counter_count(set);
@@ -56,6 +58,9 @@ int vigil_pipeline_init(struct vigil_pipeline *p, struct vigil_rule_set *set,
         *why = "out of memory";
         goto err_free_batch;
     }
+    if (opts->decode_custom)
+        vigil_decoder_set_custom(p->decoder, opts->decode_custom,
+                                 opts->decode_ctx);
     p->matcher = vigil_matcher_create(set);
     if (!p->matcher) {
         *why = "out of memory";
@@ -160,6 +165,8 @@ int vigil_pipeline_feed(struct vigil_pipeline *p, const char *data, size_t len,
     /* A decoded event may carry a note (an unparsable time): not an
      * error, so the caller sees none. */
     *reason = NULL;
+    if (p->enrich)
+        p->enrich(p->enrich_ctx, &p->ev);
     p->matched = 0;
     vigil_matcher_run(p->matcher, &p->ev, on_match, p);
     if (p->matched) {

@@ -30,10 +30,22 @@ struct vigil_pipeline_stats {
     _Atomic uint64_t update_errors;  /* counter updates the batch refused */
 };
 
+/*
+ * Adds fields to a decoded event before it is matched (the enricher
+ * plugins, plugin_loader.h). Returns 0, or -1 when something failed that
+ * the hook has counted; the event is matched either way. Called on the
+ * pipeline's thread.
+ */
+typedef int (*vigil_enrich_fn)(void *ctx, struct vigil_event *ev);
+
 struct vigil_pipeline_options {
     struct vigil_decode_options decode;
-    int64_t retention_s;  /* bucket lifetime and lateness cutoff */
-    int64_t resolution_s; /* bucket width of every counter */
+    vigil_decode_fn decode_custom; /* NULL: decode.format (decode.h) */
+    void *decode_ctx;              /* borrowed; passed to decode_custom */
+    vigil_enrich_fn enrich;        /* NULL: none */
+    void *enrich_ctx;              /* borrowed; passed to enrich */
+    int64_t retention_s;           /* bucket lifetime and lateness cutoff */
+    int64_t resolution_s;          /* bucket width of every counter */
 };
 
 struct vigil_pipeline {
@@ -43,6 +55,8 @@ struct vigil_pipeline {
     struct vigil_batch *batch;
     struct vigil_event ev;
     struct vigil_pipeline_stats *stats; /* borrowed */
+    vigil_enrich_fn enrich;             /* NULL: none */
+    void *enrich_ctx;                   /* borrowed */
     size_t matched;                     /* matches of the current event */
     /*
      * Optional, set by the owner after _init: called for every match of
@@ -65,10 +79,10 @@ int vigil_pipeline_init(struct vigil_pipeline *p, struct vigil_rule_set *set,
 void vigil_pipeline_fini(struct vigil_pipeline *p);
 
 /*
- * Decodes, matches and aggregates one message into p->batch. fallback_ms
- * is the event time when the event carries none. Returns the number of
- * rules that matched (>= 0) with *reason NULL, or -1 when the message
- * could not be decoded (*reason says why; counted in stats.decode_errors).
+ * Decodes, enriches, matches and aggregates one message into p->batch.
+ * fallback_ms is the event time when the event carries none. Returns the number
+ * of rules that matched (>= 0) with *reason NULL, or -1 when the message could
+ * not be decoded (*reason says why; counted in stats.decode_errors).
  */
 int vigil_pipeline_feed(struct vigil_pipeline *p, const char *data, size_t len,
                         int64_t fallback_ms, const char **reason);
