@@ -124,8 +124,8 @@ static int command_ok(redisContext *rc, redisReply *r)
 }
 
 int vigil_test_feed_publish(struct vigil_test_feed *fx, const char *id,
-                            double value, enum vigil_state state,
-                            bool has_prev, enum vigil_state previous)
+                            double value, enum vigil_state state, bool has_prev,
+                            enum vigil_state previous)
 {
     const struct vigil_indicator *ind = vigil_indicator_set_find(fx->set, id);
     if (!ind)

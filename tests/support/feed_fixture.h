@@ -29,7 +29,7 @@ struct vigil_test_feed {
     redisContext *rc; /* the test's own connection */
     struct vigil_indicator_set *set;
     struct vigil_feed *feed;
-    char base[64]; /* "http://127.0.0.1:<port>" */
+    char base[64];  /* "http://127.0.0.1:<port>" */
     int64_t now_ms; /* the feed's clock (sessions, relative times) */
 };
 
@@ -55,8 +55,8 @@ const char *vigil_test_feed_url(const struct vigil_test_feed *fx,
  * transition. Returns 0 or -1.
  */
 int vigil_test_feed_publish(struct vigil_test_feed *fx, const char *id,
-                            double value, enum vigil_state state,
-                            bool has_prev, enum vigil_state previous);
+                            double value, enum vigil_state state, bool has_prev,
+                            enum vigil_state previous);
 
 /* Destroys the feed, the set, the connection and redis-server. */
 void vigil_test_feed_fini(struct vigil_test_feed *fx);

@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct vigil_test_http {
-    long status;     /* 0 when the request failed */
-    char *body;      /* NUL-terminated; owned */
+    long status; /* 0 when the request failed */
+    char *body;  /* NUL-terminated; owned */
     size_t len;
-    char *headers;   /* every response header line; owned */
+    char *headers; /* every response header line; owned */
 };
 
 /*
