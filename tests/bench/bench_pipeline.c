@@ -130,6 +130,8 @@ int main(int argc, char **argv)
                  "  namespace: bench\n"
                  "events:\n"
                  "  format: auto\n"
+                 "http:\n"
+                 "  listen: \"127.0.0.1:0\"\n"
                  "rules: [\"%s/rules/packs/*.yaml\"]\n",
                  vigil_test_kafka_bootstraps(kafka),
                  vigil_test_redis_url(redis), VIGIL_SOURCE_DIR) < 0)

@@ -112,7 +112,8 @@ Test(plugins, replay_decodes_cef_enriches_and_matches_plugin_fields)
         "\"criticality\":\"high\"}}\n"
         "{\"n\":3,\"rule\":\"asset.critical_touched\",\"fields\":{"
         "\"criticality\":\"critical\"}}\n"
-        "{\"events\":4,\"matched_events\":2,\"decode_errors\":1,\"rules\":{"
+        "{\"events\":4,\"matched_events\":2,\"decode_errors\":1,\"late\":0,"
+        "\"rules\":{"
         "\"vpn.admin_login\":1,\"asset.critical_touched\":2},\"seconds\":";
     cr_assert_eq(strncmp(out, want, strlen(want)), 0, "got:\n%s", out);
     free(out);

@@ -80,6 +80,8 @@ static void write_config(const char *extra_kafka)
                        "  command_timeout: 1s\n"
                        "events:\n"
                        "  format: json\n"
+                       "http:\n"
+                       "  listen: \"127.0.0.1:0\"\n"
                        "rules: [\"rules.yaml\"]\n"
                        "indicators: [\"kpi.yaml\"]\n",
                        vigil_test_kafka_bootstraps(kafka), extra_kafka,
