@@ -159,9 +159,9 @@ static void pump_batch(struct vigil_feed *f, struct vigil_feed_item **items,
         }
         replies[n_replies++] = r;
     }
-    vigil_feed_pool_put(f, rc, ok);
     if (rc && !ok)
         vigil_log_rl(&f->rl, VIGIL_LOG_WARN, "feed: redis: %s", rc->errstr);
+    vigil_feed_pool_put(f, rc, ok);
     if (ok) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
