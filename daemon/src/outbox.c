@@ -270,6 +270,155 @@ int vigil_outbox_claim(struct vigil_outbox *o, redisContext *c,
     return rc;
 }
 
+/* "vigil:{ns}:pager:<consumer>" into buf; false when it does not fit. */
+static bool lease_key(const struct vigil_outbox *o, const char *consumer,
+                      char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%spager:%s", o->prefix, consumer);
+    return n > 0 && (size_t)n < len;
+}
+
+int vigil_outbox_heartbeat(struct vigil_outbox *o, redisContext *c,
+                           uint64_t lease_ms)
+{
+    char key[512], ms[24];
+    if (!lease_key(o, o->consumer, key, sizeof(key))) {
+        set_error(o, "consumer name too long");
+        return -1;
+    }
+    snprintf(ms, sizeof(ms), "%" PRIu64, lease_ms);
+    const char *argv[] = {"SET", key, "1", "PX", ms};
+    redisReply *r = command(o, c, 5, argv);
+    if (!r)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* The integer after `name` in a flat XINFO map, or -1. */
+static long long info_int(const redisReply *m, const char *name)
+{
+    for (size_t i = 0; i + 1 < m->elements; i += 2) {
+        const redisReply *k = m->element[i];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return m->element[i + 1]->type == REDIS_REPLY_INTEGER
+                       ? m->element[i + 1]->integer
+                       : -1;
+    }
+    return -1;
+}
+
+static const char *info_str(const redisReply *m, const char *name)
+{
+    for (size_t i = 0; i + 1 < m->elements; i += 2) {
+        const redisReply *k = m->element[i];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return m->element[i + 1]->type == REDIS_REPLY_STRING
+                       ? m->element[i + 1]->str
+                       : NULL;
+    }
+    return NULL;
+}
+
+/* Claims up to count pending entries of the dead consumer `name`. */
+static int claim_from(struct vigil_outbox *o, redisContext *c, const char *name,
+                      uint64_t min_idle_ms, size_t count,
+                      struct vigil_outbox_batch *out)
+{
+    char n[24], idle[24];
+    snprintf(n, sizeof(n), "%zu", count);
+    snprintf(idle, sizeof(idle), "%" PRIu64, min_idle_ms);
+    const char *pargv[] = {"XPENDING", o->stream, VIGIL_OUTBOX_GROUP, "-", "+",
+                           n,          name};
+    redisReply *p = command(o, c, 7, pargv);
+    if (!p)
+        return -1;
+    const char *argv[5 + 64];
+    int argc = 0;
+    argv[argc++] = "XCLAIM";
+    argv[argc++] = o->stream;
+    argv[argc++] = VIGIL_OUTBOX_GROUP;
+    argv[argc++] = o->consumer;
+    argv[argc++] = idle;
+    for (size_t i = 0; p->type == REDIS_REPLY_ARRAY && i < p->elements &&
+                       argc < (int)(sizeof(argv) / sizeof(argv[0]));
+         i++) {
+        const redisReply *e = p->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
+            e->element[0]->type == REDIS_REPLY_STRING)
+            argv[argc++] = e->element[0]->str;
+    }
+    int rc = 0;
+    if (argc > 5) {
+        size_t lens[5 + 64];
+        for (int i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        redisReply *r = redisCommandArgv(c, argc, argv, lens);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            set_error(o, "redis: XCLAIM: %s",
+                      r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+            rc = -1;
+        } else if (take_entries(out, r) < 0) {
+            set_error(o, "out of memory");
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    freeReplyObject(p);
+    return rc;
+}
+
+int vigil_outbox_claim_dead(struct vigil_outbox *o, redisContext *c,
+                            uint64_t min_idle_ms, size_t count,
+                            struct vigil_outbox_batch *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (count > 64)
+        count = 64;
+    const char *argv[] = {"XINFO", "CONSUMERS", o->stream, VIGIL_OUTBOX_GROUP};
+    redisReply *r = command(o, c, 4, argv);
+    if (!r)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements &&
+                       rc == 0 && out->n < count;
+         i++) {
+        const redisReply *m = r->element[i];
+        if (m->type != REDIS_REPLY_ARRAY)
+            continue;
+        const char *name = info_str(m, "name");
+        long long pending = info_int(m, "pending");
+        char key[512];
+        if (!name || strcmp(name, o->consumer) == 0 ||
+            !lease_key(o, name, key, sizeof(key)))
+            continue;
+        const char *eargv[] = {"EXISTS", key};
+        redisReply *e = command(o, c, 2, eargv);
+        if (!e) {
+            rc = -1;
+            break;
+        }
+        bool alive = e->type == REDIS_REPLY_INTEGER && e->integer > 0;
+        freeReplyObject(e);
+        if (alive)
+            continue;
+        if (pending > 0) {
+            rc = claim_from(o, c, name, min_idle_ms, count - out->n, out);
+        } else if (pending == 0) {
+            const char *dargv[] = {"XGROUP", "DELCONSUMER", o->stream,
+                                   VIGIL_OUTBOX_GROUP, name};
+            redisReply *d = command(o, c, 5, dargv);
+            if (!d)
+                rc = -1;
+            freeReplyObject(d);
+        }
+    }
+    freeReplyObject(r);
+    if (rc < 0)
+        vigil_outbox_batch_fini(out);
+    return rc;
+}
+
 /* Runs `head... ids[0..n)` in chunks. */
 static int with_ids(struct vigil_outbox *o, redisContext *c, const char **head,
                     int nhead, const char *const *ids, size_t n,

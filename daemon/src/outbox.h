@@ -76,6 +76,27 @@ int vigil_outbox_claim(struct vigil_outbox *o, redisContext *c,
                        uint64_t min_idle_ms, size_t count, char cursor[48],
                        struct vigil_outbox_batch *out);
 
+/*
+ * Marks this consumer alive for lease_ms: SET vigil:{ns}:pager:<consumer>
+ * PX lease_ms. A consumer whose lease ran out is taken for dead by
+ * vigil_outbox_claim_dead.
+ */
+int vigil_outbox_heartbeat(struct vigil_outbox *o, redisContext *c,
+                           uint64_t lease_ms);
+
+/*
+ * Claims for this consumer up to count pending entries of the other
+ * consumers of the group whose lease (vigil_outbox_heartbeat) is gone,
+ * each idle for at least min_idle_ms (XCLAIM: of two pagers claiming at
+ * once, one gets an entry). Consumers without a lease and with nothing
+ * pending are removed from the group. So a pager killed with kill -9 has
+ * its entries delivered by another one a lease later, not after
+ * vigil_outbox_claim's long min-idle.
+ */
+int vigil_outbox_claim_dead(struct vigil_outbox *o, redisContext *c,
+                            uint64_t min_idle_ms, size_t count,
+                            struct vigil_outbox_batch *out);
+
 /* XACK of ids[0..n). */
 int vigil_outbox_ack(struct vigil_outbox *o, redisContext *c,
                      const char *const *ids, size_t n);

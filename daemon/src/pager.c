@@ -69,7 +69,7 @@ struct vigil_pager {
     char source[300];
     int64_t (*now_fn)(void *ctx);
     void *now_ctx;
-    uint64_t poll_ms, claim_idle_ms, am_resend_ms, max_age_ms;
+    uint64_t poll_ms, claim_idle_ms, lease_ms, am_resend_ms, max_age_ms;
     struct vigil_backoff backoff;
     uint64_t rng;
 
@@ -86,6 +86,7 @@ struct vigil_pager {
     uint64_t seq;
     char cursor[48];
     double last_claim, last_touch, last_repeat, last_trim; /* ev_now */
+    double last_lease;
     struct vigil_silence_list silences;
     bool silences_loaded;
 
@@ -567,6 +568,28 @@ static void claim(struct vigil_pager *p)
     }
 }
 
+/*
+ * Renews this pager's lease and takes over the entries of pagers whose
+ * lease ran out (killed, or cut off from Redis for a whole lease).
+ */
+static void lease(struct vigil_pager *p)
+{
+    if (vigil_outbox_heartbeat(p->outbox, p->rc, p->lease_ms) < 0) {
+        drop_redis(p, "SET (lease)");
+        return;
+    }
+    if (p->n_entries >= MAX_HELD)
+        return;
+    struct vigil_outbox_batch b;
+    if (vigil_outbox_claim_dead(p->outbox, p->rc, 1000, READ_COUNT, &b) < 0) {
+        drop_redis(p, "XCLAIM (dead pagers)");
+        return;
+    }
+    if (b.n)
+        vigil_info("pager: took over %zu notifications of dead pagers", b.n);
+    take_batch(p, &b);
+}
+
 static void poll_once(struct vigil_pager *p)
 {
     if (!ensure_redis(p))
@@ -574,6 +597,10 @@ static void poll_once(struct vigil_pager *p)
     p->silences_loaded = false;
     flush_acks(p);
     double mono = ev_now(p->loop);
+    if (p->rc && mono - p->last_lease >= (double)p->lease_ms / 5000.) {
+        p->last_lease = mono;
+        lease(p);
+    }
     if (p->rc && !p->own_read) {
         struct vigil_outbox_batch b;
         if (vigil_outbox_read(p->outbox, p->rc, "0", MAX_HELD, &b) < 0) {
@@ -639,6 +666,7 @@ struct vigil_pager *vigil_pager_create(const struct vigil_pager_config *c)
     p->now_ctx = c->now_ctx;
     p->poll_ms = c->poll_ms ? c->poll_ms : 250;
     p->claim_idle_ms = c->claim_idle_ms ? c->claim_idle_ms : 60000;
+    p->lease_ms = c->lease_ms ? c->lease_ms : 10000;
     p->am_resend_ms = c->am_resend_ms;
     p->max_age_ms = c->max_age_ms ? c->max_age_ms : 86400000ULL;
     p->backoff.base_ms = c->backoff_base_ms ? c->backoff_base_ms : 1000;
@@ -703,7 +731,8 @@ int vigil_pager_start(struct vigil_pager *p, struct ev_loop *loop)
     ev_timer_init(&p->tick, on_tick, 0., every);
     p->tick.data = p;
     ev_timer_start(loop, &p->tick);
-    p->last_claim = p->last_touch = p->last_repeat = ev_now(loop) - 1e6;
+    p->last_claim = p->last_touch = p->last_repeat = p->last_lease =
+        ev_now(loop) - 1e6;
     p->last_trim = ev_now(loop) - 1e6;
     vigil_info("pager: delivering the outbox of namespace '%s' as %s to %zu "
                "notifiers",
@@ -739,8 +768,11 @@ void vigil_pager_stop(struct vigil_pager *p)
     while (p->entries)
         free_entry(p, p->entries);
     vigil_silence_list_fini(&p->silences);
-    if (p->rc)
+    if (p->rc) {
+        /* Gone: what this pager still held is taken over at once. */
+        vigil_outbox_heartbeat(p->outbox, p->rc, 1);
         redisFree(p->rc);
+    }
     p->rc = NULL;
     p->group_ready = p->own_read = false;
     p->loop = NULL;

@@ -7,8 +7,9 @@
  * to the notifiers (notifier.h), retries transient failures with capped
  * exponential backoff and jitter (backoff.h), and XACKs an entry only
  * when every notifier it routes to has accepted it or failed for good.
- * Entries of dead pagers are reclaimed with XAUTOCLAIM; repeats of open,
- * unacked breaches are scheduled in Redis, so any pager fires them.
+ * Entries of dead pagers (whose lease in Redis ran out) are taken over,
+ * and any entry idle for too long is reclaimed with XAUTOCLAIM; repeats of
+ * open, unacked breaches are scheduled in Redis, so any pager fires them.
  *
  * Per notifier, deliveries of one dedup key keep their order (a resolve
  * never overtakes its trigger in this daemon). Delivery is at least once:
@@ -44,6 +45,9 @@ struct vigil_pager_config {
     void *now_ctx;
     uint64_t poll_ms;         /* outbox poll interval; 0: 250 */
     uint64_t claim_idle_ms;   /* XAUTOCLAIM min-idle; 0: 60000 */
+    uint64_t lease_ms;        /* liveness lease, renewed every fifth of it;
+                                 a dead pager's entries are taken over once
+                                 it ran out (outbox.h); 0: 10000 */
     uint64_t backoff_base_ms; /* first retry after ~this; 0: 1000 */
     uint64_t backoff_cap_ms;  /* retries at most this far apart; 0: 300000 */
     uint64_t am_resend_ms;    /* Alertmanager re-post; 0: 150000 */

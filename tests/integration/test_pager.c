@@ -31,7 +31,8 @@ static struct {
     ev_timer wake;
     struct vigil_config *cfg;
     struct vigil_pager *pagers[3];
-    int64_t shift_ms; /* added to the wall clock */
+    int64_t shift_ms;  /* added to the wall clock */
+    uint64_t lease_ms; /* of the pagers started next; 0: the default */
     char *dir;
 } fx;
 
@@ -137,6 +138,7 @@ static struct vigil_pager *start_pager(int i, uint64_t claim_idle_ms)
         .now_ms = clock_ms,
         .poll_ms = 20,
         .claim_idle_ms = claim_idle_ms ? claim_idle_ms : 60000,
+        .lease_ms = fx.lease_ms,
         .backoff_base_ms = 50,
         .backoff_cap_ms = 200,
         .seed = 1,
@@ -520,6 +522,45 @@ Test(pager, a_dead_consumers_entry_is_reclaimed_and_delivered_once)
     cr_expect_str_eq(str_at(j, "dedup_key", NULL), "KPI-7:1700000000000");
     cJSON_Delete(j);
     cr_expect_eq(counter(p, "pd", "sent"), 1);
+}
+
+Test(pager, a_pagers_entries_are_taken_over_once_its_lease_is_gone)
+{
+    load_config(pd_only);
+    redisReply *r =
+        redisCommand(fx.rc, "XGROUP CREATE " OUTBOX " notifiers 0 MKSTREAM");
+    cr_assert_not_null(r);
+    freeReplyObject(r);
+    xadd("trigger", "KPI-L", 1700000000000LL, "breach", "ok");
+    /* A pager that read the entry and still holds its lease. */
+    r = redisCommand(fx.rc, "XREADGROUP GROUP notifiers other COUNT 10 "
+                            "STREAMS " OUTBOX " >");
+    cr_assert_not_null(r);
+    freeReplyObject(r);
+    r = redisCommand(fx.rc, "SET vigil:{t}:pager:other 1");
+    freeReplyObject(r);
+    fx.lease_ms = 500; /* renewed and checked every 100 ms */
+    struct vigil_pager *p = start_pager(0, 0); /* XAUTOCLAIM after 60 s */
+    run_until(never, 1500);
+    cr_expect_eq(vigil_test_http_receiver_count(fx.recv), 0,
+                 "taken from a pager whose lease is alive");
+    r = redisCommand(fx.rc, "EXISTS vigil:{t}:pager:pager-0");
+    cr_expect(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1,
+              "the pager holds a lease");
+    freeReplyObject(r);
+    /* The other pager dies: its lease runs out. */
+    r = redisCommand(fx.rc, "DEL vigil:{t}:pager:other");
+    freeReplyObject(r);
+    want_requests = 1;
+    cr_assert(run_until(requests_and_acked, 10000));
+    run_until(never, 500);
+    cr_expect_eq(vigil_test_http_receiver_count(fx.recv), 1);
+    cr_expect_eq(counter(p, "pd", "sent"), 1);
+    /* The dead consumer, with nothing pending, left the group. */
+    r = redisCommand(fx.rc, "XINFO CONSUMERS " OUTBOX " notifiers");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY);
+    cr_expect_eq(r->elements, 1, "only pager-0 is left");
+    freeReplyObject(r);
 }
 
 Test(pager, an_entry_held_while_backing_off_is_not_stolen)
