@@ -269,6 +269,7 @@ static int start_pager(struct daemon *d, struct ev_loop *loop)
         .connect = pager_connect,
         .connect_ctx = d,
         .dashboard_url = dashboard[0] ? dashboard : NULL,
+        .plugins = d->opts.plugins,
     };
     d->pager = vigil_pager_create(&pc);
     return d->pager ? vigil_pager_start(d->pager, loop) : -1;

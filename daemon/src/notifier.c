@@ -1,5 +1,7 @@
 #include "notifier.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +11,28 @@
 #include "http_client.h"
 #include "log.h"
 #include "payload.h"
+#include "plugin_loader.h"
 #include "version.h"
 
 #define DEFAULT_RESEND_MS 150000ULL
 #define EX_DATAERR_CODE 65
+
+/* A notifier plugin's delivery, on a thread of its own (it blocks). */
+struct plugin_job {
+    pthread_t thread;
+    struct vigil_notifier *n;
+    char *body;
+    int rc;
+    char err[256];
+    atomic_bool done;
+};
 
 struct request {
     struct vigil_notifier *n;
     vigil_notifier_done_fn done; /* NULL: a re-post, nobody waits */
     void *ctx;
     struct vigil_exec *exec;
+    struct plugin_job *job;
     ev_timer deferred;
     struct vigil_notifier_outcome out;
     struct request *next, *prev;
@@ -40,6 +54,8 @@ struct vigil_notifier {
     size_t n_firing;
     struct request *requests;
     struct vigil_ratelimit rl;
+    struct vigil_plugin *plugin; /* a notifier plugin's; NULL otherwise */
+    ev_async plugin_wake;        /* a plugin job ended */
 };
 
 static int64_t now_ms(const struct vigil_notifier *n)
@@ -167,6 +183,65 @@ static void on_exec(void *ctx, const struct vigil_exec_result *res)
     finish(r);
 }
 
+static void *plugin_main(void *arg)
+{
+    struct plugin_job *j = arg;
+    j->rc = vigil_plugin_notify(j->n->plugin, j->n->cfg, j->body,
+                                strlen(j->body), j->err, sizeof(j->err));
+    atomic_store(&j->done, true);
+    ev_async_send(j->n->loop, &j->n->plugin_wake);
+    return NULL;
+}
+
+/* Joins the thread of r's job and frees the job. */
+static void plugin_join(struct request *r)
+{
+    pthread_join(r->job->thread, NULL);
+    free(r->job->body);
+    free(r->job);
+    r->job = NULL;
+}
+
+/* Finishes every request whose plugin job ended. */
+static void on_plugin_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vigil_notifier *n = w->data;
+    for (struct request *r = n->requests, *next; r; r = next) {
+        next = r->next;
+        if (!r->job || !atomic_load(&r->job->done))
+            continue;
+        bool ok = r->job->rc == 0;
+        r->out.result = ok ? VIGIL_DELIVERY_SENT : VIGIL_DELIVERY_RETRY;
+        if (!ok)
+            set_detail(&r->out, r->job->err, strlen(r->job->err));
+        plugin_join(r);
+        finish(r);
+    }
+}
+
+/* Hands body (taken) to the notifier plugin on a thread of its own. */
+static int plugin_send(struct vigil_notifier *n, struct request *r, char *body)
+{
+    if (!body)
+        return -1;
+    struct plugin_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        free(body);
+        return -1;
+    }
+    j->n = n;
+    j->body = body;
+    if (pthread_create(&j->thread, NULL, plugin_main, j) != 0) {
+        free(body);
+        free(j);
+        return -1;
+    }
+    r->job = j;
+    return 0;
+}
+
 static int post(struct vigil_notifier *n, struct request *r, char *body)
 {
     if (!body)
@@ -254,6 +329,15 @@ static void log_line(struct vigil_notifier *n,
                x->severity);
 }
 
+/* A type this daemon cannot deliver with (a plugin that is not loaded). */
+static void fail_unavailable(struct request *r)
+{
+    r->out.result = VIGIL_DELIVERY_FAILED;
+    snprintf(r->out.detail, sizeof(r->out.detail),
+             "notifier type '%s' is not available", r->n->cfg->type_name);
+    complete_later(r);
+}
+
 int vigil_notifier_send(struct vigil_notifier *n,
                         const struct vigil_notification *const *v, size_t count,
                         vigil_notifier_done_fn done, void *ctx)
@@ -298,11 +382,13 @@ int vigil_notifier_send(struct vigil_notifier *n,
         complete_later(r);
         break;
     case VIGIL_NOTIFIER_PLUGIN:
+        if (n->plugin)
+            rc = plugin_send(n, r, vigil_payload_webhook(v, count, &env));
+        else
+            fail_unavailable(r);
+        break;
     default:
-        r->out.result = VIGIL_DELIVERY_FAILED;
-        snprintf(r->out.detail, sizeof(r->out.detail),
-                 "notifier type '%s' is not available", c->type_name);
-        complete_later(r);
+        fail_unavailable(r);
         break;
     }
     if (rc < 0) {
@@ -372,6 +458,18 @@ vigil_notifier_create(const struct vigil_config_notifier *cfg,
     }
     if (cfg->type == VIGIL_NOTIFIER_EXEC && (!cfg->argv || !cfg->argv[0]))
         goto err_destroy;
+    ev_async_init(&n->plugin_wake, on_plugin_wake);
+    n->plugin_wake.data = n;
+    if (cfg->type == VIGIL_NOTIFIER_PLUGIN) {
+        n->plugin = vigil_plugins_find(env->plugins, VIGIL_PLUGIN_NOTIFIER,
+                                       cfg->type_name);
+        if (n->plugin)
+            ev_async_start(n->loop, &n->plugin_wake);
+        else
+            vigil_warn("notifier %s: no notifier plugin '%s' is loaded: its "
+                       "notifications fail",
+                       cfg->name, cfg->type_name);
+    }
     double every = (double)n->am_resend_ms / 1000.;
     ev_timer_init(&n->repost, on_repost, every, every);
     n->repost.data = n;
@@ -389,6 +487,8 @@ void vigil_notifier_destroy(struct vigil_notifier *n)
     if (!n)
         return;
     ev_timer_stop(n->loop, &n->repost);
+    if (n->plugin)
+        ev_async_stop(n->loop, &n->plugin_wake);
     /* The client first: it aborts the transfers without callbacks. */
     vigil_http_destroy(n->http);
     while (n->requests) {
@@ -396,6 +496,9 @@ void vigil_notifier_destroy(struct vigil_notifier *n)
         n->requests = r->next;
         ev_timer_stop(n->loop, &r->deferred);
         vigil_exec_cancel(r->exec);
+        if (r->job) /* a plugin call cannot be cut short: it ends within
+                       the notifier's timeout */
+            plugin_join(r);
         free(r);
     }
     for (size_t i = 0; i < n->n_firing; i++)

@@ -3,7 +3,9 @@
  * docs/NOTIFICATIONS.md) that delivers notifications: pagerduty,
  * alertmanager, webhook and slack POST JSON through their own
  * http_client on the loop; exec runs a program with the webhook JSON on
- * stdin (exec_runner.h); log writes one log line. An alertmanager
+ * stdin (exec_runner.h); log writes one log line; a notifier plugin
+ * gets the webhook JSON on a thread of its own (its call blocks, up to
+ * the notifier's timeout). An alertmanager
  * notifier also re-posts its firing alerts every resend interval so that
  * Alertmanager does not expire them.
  *
@@ -25,6 +27,8 @@
 
 #include "config.h"
 #include "notification.h"
+
+struct vigil_plugins;
 
 enum vigil_delivery {
     VIGIL_DELIVERY_SENT,
@@ -49,7 +53,9 @@ struct vigil_notifier_env {
     const char *dashboard_url;    /* copied; NULL: no links */
     int64_t (*now_ms)(void *ctx); /* NULL: the wall clock */
     void *now_ctx;
-    uint64_t am_resend_ms; /* alertmanager re-post interval; 0: 150 s */
+    uint64_t am_resend_ms;         /* alertmanager re-post interval; 0: 150 s */
+    struct vigil_plugins *plugins; /* notifier plugins (plugin_loader.h);
+                                      borrowed; NULL: none */
 };
 
 struct vigil_notifier;

@@ -70,6 +70,7 @@ struct vigil_pager {
     int64_t (*now_fn)(void *ctx);
     void *now_ctx;
     uint64_t poll_ms, claim_idle_ms, lease_ms, am_resend_ms, max_age_ms;
+    struct vigil_plugins *plugins;
     struct vigil_backoff backoff;
     uint64_t rng;
 
@@ -667,6 +668,7 @@ struct vigil_pager *vigil_pager_create(const struct vigil_pager_config *c)
     p->poll_ms = c->poll_ms ? c->poll_ms : 250;
     p->claim_idle_ms = c->claim_idle_ms ? c->claim_idle_ms : 60000;
     p->lease_ms = c->lease_ms ? c->lease_ms : 10000;
+    p->plugins = c->plugins;
     p->am_resend_ms = c->am_resend_ms;
     p->max_age_ms = c->max_age_ms ? c->max_age_ms : 86400000ULL;
     p->backoff.base_ms = c->backoff_base_ms ? c->backoff_base_ms : 1000;
@@ -713,6 +715,7 @@ int vigil_pager_start(struct vigil_pager *p, struct ev_loop *loop)
         .now_ms = p->now_fn,
         .now_ctx = p->now_ctx,
         .am_resend_ms = p->am_resend_ms,
+        .plugins = p->plugins,
     };
     for (size_t i = 0; i < cfg->n_notifiers; i++) {
         p->notifiers[i] = vigil_notifier_create(&cfg->notifiers[i], &env);

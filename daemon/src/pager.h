@@ -30,6 +30,8 @@
 
 #include "config.h"
 
+struct vigil_plugins;
+
 /* Returns a new blocking context (the pager frees it) or NULL. */
 typedef redisContext *(*vigil_pager_connect_fn)(void *ctx);
 
@@ -54,6 +56,8 @@ struct vigil_pager_config {
     uint64_t max_age_ms;      /* older undelivered entries are dropped as
                                  expired; 0: 24 h */
     uint64_t seed;            /* jitter seed; 0: from getrandom */
+    struct vigil_plugins *plugins; /* notifier plugins; borrowed, outlive
+                                      the pager; NULL: none */
 };
 
 struct vigil_pager;

@@ -153,6 +153,8 @@ static void read_note(const cJSON *root, struct note *n)
     n->link = GET(root, "dashboard", "dashboard_url", "link");
 #undef GET
     const cJSON *top = cJSON_GetObjectItemCaseSensitive(root, "top");
+    if (!top)
+        top = cJSON_GetObjectItemCaseSensitive(root, "offenders");
     if (!cJSON_IsArray(top))
         top = cJSON_GetObjectItemCaseSensitive(root, "top_offenders");
     if (cJSON_IsArray(top))
@@ -427,8 +429,14 @@ static int teams_notify(void *state, const struct vigil_plugin_notification *n,
         fail(err, errlen, "the notification is not a JSON object");
         return -1;
     }
+    /* vigil's webhook JSON wraps the notification: {"version":1, ...,
+     * "notifications":[{...}]}; a bare notification object is read as is. */
+    const cJSON *one = in;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(in, "notifications");
+    if (cJSON_IsArray(list) && cJSON_IsObject(cJSON_GetArrayItem(list, 0)))
+        one = cJSON_GetArrayItem(list, 0);
     struct note note;
-    read_note(in, &note);
+    read_note(one, &note);
     cJSON *card = adaptive ? adaptive_card(&note) : message_card(&note);
     char *json = cJSON_PrintUnformatted(card);
     cJSON_Delete(card);

@@ -17,6 +17,7 @@
 #include "ack.h"
 #include "http_receiver.h"
 #include "pager.h"
+#include "plugin_loader.h"
 #include "redis_server.h"
 #include "silence.h"
 #include "support.h"
@@ -33,6 +34,7 @@ static struct {
     struct vigil_pager *pagers[3];
     int64_t shift_ms;  /* added to the wall clock */
     uint64_t lease_ms; /* of the pagers started next; 0: the default */
+    struct vigil_plugins *plugins; /* handed to the pagers started next */
     char *dir;
 } fx;
 
@@ -83,6 +85,7 @@ static void teardown(void)
         ev_timer_stop(fx.loop, &fx.wake);
         ev_loop_destroy(fx.loop);
     }
+    vigil_plugins_destroy(fx.plugins);
     vigil_config_destroy(fx.cfg);
     vigil_test_http_receiver_stop(fx.recv);
     if (fx.rc)
@@ -139,6 +142,7 @@ static struct vigil_pager *start_pager(int i, uint64_t claim_idle_ms)
         .poll_ms = 20,
         .claim_idle_ms = claim_idle_ms ? claim_idle_ms : 60000,
         .lease_ms = fx.lease_ms,
+        .plugins = fx.plugins,
         .backoff_base_ms = 50,
         .backoff_cap_ms = 200,
         .seed = 1,
@@ -561,6 +565,39 @@ Test(pager, a_pagers_entries_are_taken_over_once_its_lease_is_gone)
     cr_assert(r && r->type == REDIS_REPLY_ARRAY);
     cr_expect_eq(r->elements, 1, "only pager-0 is left");
     freeReplyObject(r);
+}
+
+Test(pager, a_notifier_plugin_delivers_and_its_failures_are_retried)
+{
+    load_config("notifiers:\n"
+                "  - name: teams\n"
+                "    type: teams\n"
+                "    url: \"%s/teams\"\n"
+                "route:\n"
+                "  - notify: [teams]\n"
+                "plugins:\n"
+                "  - path: " VIGIL_PLUGIN_PATH_NOTIFIER_TEAMS "\n");
+    struct vigil_diags d = {0};
+    fx.plugins = vigil_plugins_load(fx.cfg, &d);
+    cr_assert_eq(d.n, 0);
+    vigil_diags_fini(&d);
+    cr_assert_not_null(fx.plugins);
+    vigil_test_http_receiver_script(fx.recv, 500, 0, "busy", 0);
+    struct vigil_pager *p = start_pager(0, 0);
+    xadd("trigger", "KPI-T", 1700000000000LL, "breach", "ok");
+    want_requests = 2;
+    cr_assert(run_until(requests_and_acked, 15000));
+    cr_expect_eq(vigil_test_http_receiver_count(fx.recv), 2);
+    char *line = vigil_test_http_receiver_request_line(fx.recv, 1);
+    cr_expect_str_eq(line, "POST /teams");
+    free(line);
+    char *body = vigil_test_http_receiver_body(fx.recv, 1);
+    cr_expect_not_null(strstr(body, "KPI-T"), "%s", body);
+    cr_expect_not_null(strstr(body, "AdaptiveCard"), "%s", body);
+    cr_expect_not_null(strstr(body, "[BREACH] KPI-T"), "%s", body);
+    free(body);
+    cr_expect_eq(counter(p, "teams", "retry"), 1);
+    cr_expect_eq(counter(p, "teams", "sent"), 1);
 }
 
 Test(pager, an_entry_held_while_backing_off_is_not_stolen)
