@@ -17,7 +17,7 @@ build_pkgs=(
   redis-server
 )
 test_pkgs=(
-  libcriterion-dev clang clang-format libclang-rt-14-dev kcat
+  libcriterion-dev clang clang-format clang-tidy cppcheck libclang-rt-14-dev kcat
   prometheus-alertmanager  # the real Alertmanager and amtool for the tests
 )
 bench_pkgs=(

@@ -9,6 +9,7 @@
 #   VIGIL_TEST_LABEL     run only the tests with this CTest label (unit,
 #                        integration)
 #   VIGIL_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips)
+#   VIGIL_STATIC         0 skips cppcheck and clang-tidy (tests/static/run.sh)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +56,11 @@ if [[ -n "$unformatted" ]]; then
   fail "clang-format"
 else
   pass 1
+fi
+
+if [[ "${VIGIL_STATIC:-1}" != 0 ]]; then
+  echo "== static analysis (cppcheck, clang-tidy)"
+  if tests/static/run.sh "$build"; then pass 1; else fail "static analysis"; fi
 fi
 
 echo "== ctest"

@@ -107,7 +107,8 @@ int vigil_cmd_test(int argc, char **argv)
     }
     /* The files given, else every rule and indicator file of the config. */
     size_t n_paths = n_files > 0 ? (size_t)n_files
-                                 : cfg->n_rule_files + cfg->n_indicator_files;
+                     : cfg       ? cfg->n_rule_files + cfg->n_indicator_files
+                                 : 0;
     const char **paths = calloc(n_paths + 1, sizeof(*paths));
     const char **rules = calloc(n_paths + 1, sizeof(*rules));
     if (!paths || !rules) {

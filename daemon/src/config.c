@@ -611,8 +611,8 @@ static void expand_globs(struct loader *l, struct fy_node *node,
     size_t n_pats;
     struct fy_node **nodes;
     get_strv(l, node, what, &pats, &n_pats, &nodes);
-    if (!pats)
-        return;
+    if (!pats)  /* then nodes is NULL too (get_strv) */
+        return; // NOLINT(clang-analyzer-unix.Malloc): nodes is NULL here
     char **v = calloc(1, sizeof(*v));
     size_t n = 0;
     if (!v)

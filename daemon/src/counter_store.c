@@ -630,8 +630,10 @@ int vigil_counter_store_get_offsets(redisContext *ctx, const char *ns,
         push_join(&a, field, 2, partitions[i]);
     }
     int rc = -1;
-    const char **argv = a.oom ? NULL : malloc(a.n * sizeof(*argv));
-    if (!argv || a.n > (size_t)INT32_MAX)
+    if (a.oom || a.n > (size_t)INT32_MAX)
+        goto out_free_args;
+    const char **argv = malloc(a.n * sizeof(*argv));
+    if (!argv)
         goto out_free_args;
     for (size_t i = 0; i < a.n; i++)
         argv[i] = a.buf + a.off[i];

@@ -109,7 +109,8 @@ vigil_evaluator_create(const struct vigil_evaluator_config *cfg)
             if (!g->inds || !g->out)
                 goto err_free_groups;
         }
-        g->inds[g->n++] = ind;
+        /* A group found above was made here, with inds. */
+        g->inds[g->n++] = ind; // NOLINT(clang-analyzer-core.NullDereference)
     }
     for (size_t k = 0; k < e->n_groups; k++)
         ev_timer_init(&e->groups[k].timer, on_timer, 0.,

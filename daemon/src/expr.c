@@ -411,7 +411,10 @@ static int parse_named(struct parser *p, const struct function *f,
     if (*seen)
         return fail(p, name.start, "offset= given twice");
     *seen = true;
-    if (next(p) < 0 || next(p) < 0) /* the name, then '=' */
+    /* Past the name, then past '='. */
+    if (next(p) < 0)
+        return -1;
+    if (next(p) < 0)
         return -1;
     if (p->tok.kind != T_DUR)
         return fail(p, p->tok.start, "offset= needs a duration such as 1d");
@@ -712,7 +715,7 @@ static void finish(struct vigil_expr *e)
 struct vigil_expr *vigil_expr_compile(const char *src, size_t len,
                                       struct vigil_expr_error *err)
 {
-    struct vigil_expr_error ignored;
+    struct vigil_expr_error ignored = {0};
     struct parser p = {.s = src, .len = len, .err = err ? err : &ignored};
     p.err->col = 0;
     p.err->msg[0] = '\0';

@@ -89,7 +89,9 @@ void vigil_expr_eval(const struct vigil_expr *e,
                      const struct vigil_expr_qresult *results,
                      const size_t *map, struct vigil_expr_value *out)
 {
-    struct value stack[VIGIL_EXPR_MAX_STACK];
+    /* Compiled expressions never read below the stack (expr.c checks the
+     * depth); zeroed so that no path can see garbage. */
+    struct value stack[VIGIL_EXPR_MAX_STACK] = {{0}};
     size_t sp = 0;
     for (size_t i = 0; i < e->n_ops; i++) {
         const struct op *op = &e->ops[i];
@@ -249,9 +251,9 @@ uint64_t vigil_expr_query_hash(const struct vigil_expr_query *q)
     uint64_t h = 1469598103934665603ULL;
     uint64_t parts[4] = {(uint64_t)q->kind, q->window_ms, q->offset_ms,
                          (uint64_t)(q->p * 1000.0)};
-    const unsigned char *b = (const unsigned char *)parts;
-    for (size_t i = 0; i < sizeof(parts); i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < 4; i++)
+        for (unsigned k = 0; k < 64; k += 8) /* low byte first */
+            h = (h ^ ((parts[i] >> k) & 0xffu)) * 1099511628211ULL;
     for (const char *c = q->counter; *c; c++)
         h = (h ^ (unsigned char)*c) * 1099511628211ULL;
     return h;

@@ -383,6 +383,9 @@ cJSON *vigil_feed_json_breach(const redisReply *entry,
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const char *key = f->element[i]->str;
         const redisReply *v = f->element[i + 1];
+        if (f->element[i]->type != REDIS_REPLY_STRING || !v ||
+            v->type != REDIS_REPLY_STRING)
+            continue;
         if (strcmp(key, "indicator") == 0 || strcmp(key, "id") == 0 ||
             strcmp(key, "at") == 0 || strcmp(key, "name") == 0 ||
             strcmp(key, "dedup") == 0 || cJSON_HasObjectItem(o, key))

@@ -166,6 +166,7 @@ static void on_lag(void *ectx, const char *topic, int32_t partition,
     if (!t)
         return;
     s->lags[s->n_lags++] = (struct vigil_feed_lag_sample){t, partition, lag};
+    /* cppcheck-suppress memleak ; t is kept in s->lags, freed with it */
 }
 
 static void on_notification(void *ectx, const char *notifier,
@@ -183,6 +184,7 @@ static void on_notification(void *ectx, const char *notifier,
     }
     s->notes[s->n_notes++] =
         (struct vigil_feed_notification_sample){n, r, count};
+    /* cppcheck-suppress memleak ; n and r are kept in s->notes */
 }
 
 static void samples_free(struct samples *s)

@@ -213,8 +213,8 @@ void vigil_http_destroy(struct vigil_http *h)
         free(t);
     }
     curl_multi_cleanup(h->multi);
-    while (h->socks)
-        free_sock(h, h->socks);
+    while (h->socks) /* free_sock unlinks the head: h->socks moves on */
+        free_sock(h, h->socks); // NOLINT(clang-analyzer-unix.Malloc)
     ev_timer_stop(h->loop, &h->timer);
     free(h->user_agent);
     free(h);

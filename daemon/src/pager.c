@@ -759,8 +759,8 @@ void vigil_pager_stop(struct vigil_pager *p)
         vigil_notifier_destroy(p->notifiers[i]);
     free(p->notifiers);
     p->notifiers = NULL;
-    while (p->deliveries)
-        free_delivery(p, p->deliveries);
+    while (p->deliveries)                /* free_delivery unlinks the head */
+        free_delivery(p, p->deliveries); // NOLINT(clang-analyzer-unix.Malloc)
     for (size_t i = 0; p->groups && i < p->cfg->n_routes * p->cfg->n_notifiers;
          i++) {
         ev_timer_stop(p->loop, &p->groups[i].timer);
@@ -768,8 +768,8 @@ void vigil_pager_stop(struct vigil_pager *p)
     }
     free(p->groups);
     p->groups = NULL;
-    while (p->entries)
-        free_entry(p, p->entries);
+    while (p->entries)             /* free_entry unlinks the head */
+        free_entry(p, p->entries); // NOLINT(clang-analyzer-unix.Malloc)
     vigil_silence_list_fini(&p->silences);
     if (p->rc) {
         /* Gone: what this pager still held is taken over at once. */

@@ -460,8 +460,10 @@ static cJSON *slack_attachment(const struct vigil_notification *n,
         }
         cJSON_Delete(off);
     }
-    if (n->since_ms != VIGIL_NOTIFICATION_NO_TIME)
-        cJSON_AddNumberToObject(a, "ts", (double)(n->since_ms / 1000));
+    if (n->since_ms != VIGIL_NOTIFICATION_NO_TIME) {
+        int64_t whole_seconds = n->since_ms / 1000; /* Slack's ts */
+        cJSON_AddNumberToObject(a, "ts", (double)whole_seconds);
+    }
     return a;
 }
 

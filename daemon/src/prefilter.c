@@ -576,6 +576,8 @@ static int add_rule(struct exprs *x, const struct vigil_rule *r,
     size_t n =
         vigil_prefilter_literals(pat, len, buf, len + 1, lits, MAX_LITERALS);
     int rc = 0;
+    /* x owns each e once exprs_add succeeded (x->owned). */
+    // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *e = literal_expression(&lits[i]);
         if (!e || exprs_add(x, e, HS_FLAG_UTF8, (unsigned)r->index, true) < 0) {

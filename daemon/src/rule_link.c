@@ -206,6 +206,8 @@ int vigil_loader_link(struct vigil_loader *l)
         struct vigil_counter *c = NULL;
         size_t k = 0;
         for (; k < l->n_counters; k++) {
+            /* counters[0..n_counters) are all set (below) */
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
             if (strcmp(l->counters[k]->name, d->counter) == 0) {
                 c = l->counters[k];
                 break;

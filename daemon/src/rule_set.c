@@ -122,8 +122,9 @@ static int build_fields(struct vigil_rule_set *set)
         set->fields[f].n_rules++;
     }
     for (size_t f = 0; f < set->n_fields; f++) {
+        /* A field is listed once a rule reads it: n_rules >= 1. */
         set->fields[f].rules =
-            calloc(set->fields[f].n_rules, sizeof(*set->fields[f].rules));
+            calloc(set->fields[f].n_rules + 1, sizeof(*set->fields[f].rules));
         if (!set->fields[f].rules)
             return -1;
         set->fields[f].n_rules = 0;

@@ -151,7 +151,7 @@ static int term(struct cursor *c, struct vigil_series *s, size_t *cap)
 int vigil_series_parse(struct vigil_series *s, const char *text, size_t len,
                        struct vigil_expr_error *err)
 {
-    struct vigil_expr_error ignored;
+    struct vigil_expr_error ignored = {0};
     struct cursor c = {.s = text, .len = len, .err = err ? err : &ignored};
     size_t cap = 0, terms = 0;
     *s = (struct vigil_series){0};

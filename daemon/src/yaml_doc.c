@@ -246,12 +246,13 @@ static int yaml_load(struct vigil_yaml *y, const char *name, const char *path,
             memcpy(buf, text, len);
         buf[len] = '\0';
     }
+    /* yaml_parse owns buf from here on, also when it fails. */
     if (yaml_parse(y, buf, len) < 0)
-        goto err_free_file;
-    return 0;
+        goto err_free_file; // NOLINT(clang-analyzer-unix.Malloc)
+    return 0;               // NOLINT(clang-analyzer-unix.Malloc)
 
 err_free_file:
-    free(y->file);
+    free(y->file); // NOLINT(clang-analyzer-unix.Malloc): libfyaml owns buf
     y->file = NULL;
     return -1;
 }

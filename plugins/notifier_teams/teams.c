@@ -180,7 +180,7 @@ static void title(const struct note *n, char *out, size_t size)
     char state[32] = "NOTIFICATION";
     if (n->state) {
         size_t i = 0;
-        for (; n->state[i] && i < sizeof(state) - 1; i++) {
+        for (; i < sizeof(state) - 1 && n->state[i]; i++) {
             char c = n->state[i];
             state[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
         }
