@@ -53,6 +53,7 @@ struct demo_indicator {
     bool has_value;
     double value;
     enum vigil_state state;
+    char next[48]; /* "breach in 45s", "ok in 3m": pending or recovering */
 };
 
 struct demo {
@@ -356,9 +357,34 @@ static void on_snapshot(void *ctx, const struct vigil_indicator_snapshot *s)
     struct demo *d = ctx;
     for (size_t i = 0; i < d->n_inds; i++) {
         if (d->inds[i].ind == s->ind) {
-            d->inds[i].has_value = s->has_value;
-            d->inds[i].value = s->value;
-            d->inds[i].state = s->state;
+            struct demo_indicator *x = &d->inds[i];
+            x->has_value = s->has_value;
+            x->value = s->value;
+            x->state = s->state;
+            x->next[0] = '\0';
+            const struct vigil_istate_view *v = s->view;
+            uint64_t need = 0;
+            enum vigil_state to = s->state;
+            int64_t since = 0;
+            if (v && v->pending) {
+                need = s->ind->params.for_ms;
+                to = v->pending_state;
+                since = v->pending_since_ms;
+            } else if (v && v->recovering) {
+                need = s->ind->params.clear_for_ms;
+                to = v->recovering_state;
+                since = v->recovering_since_ms;
+            }
+            if (to != s->state) {
+                int64_t left = (int64_t)need - (s->at_ms - since);
+                left = left > 0 ? (left + 999) / 1000 : 0;
+                if (left >= 120)
+                    snprintf(x->next, sizeof(x->next), "%s in %lldm",
+                             vigil_state_name(to), (long long)(left / 60));
+                else
+                    snprintf(x->next, sizeof(x->next), "%s in %llds",
+                             vigil_state_name(to), (long long)left);
+            }
         }
     }
 }
@@ -368,16 +394,16 @@ static void print_table(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     struct demo *d = t->data;
-    printf("\n%-10s %-9s %12s  %s   (%llu events produced)\n", "indicator",
-           "state", "value", "name",
+    printf("\n%-10s %-8s %10s  %-16s %s   (%llu events produced)\n",
+           "indicator", "state", "value", "next", "name",
            (unsigned long long)atomic_load(&d->produced));
     for (size_t i = 0; i < d->n_inds; i++) {
         const struct demo_indicator *x = &d->inds[i];
         char value[32] = "-";
         if (x->has_value)
             snprintf(value, sizeof(value), "%.4g", x->value);
-        printf("%-10s %-9s %12s  %s\n", x->ind->id, vigil_state_name(x->state),
-               value, x->ind->name);
+        printf("%-10s %-8s %10s  %-16s %s\n", x->ind->id,
+               vigil_state_name(x->state), value, x->next, x->ind->name);
     }
     fflush(stdout);
 }
