@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "support.h"
@@ -332,4 +333,18 @@ Test(deploy, image_builds_on_debian_12_and_runs_as_non_root)
     cr_expect_not_null(strstr(df, "\nUSER 10001:10001\n"));
     cr_expect_not_null(strstr(df, "COPY rules/ " IMAGE_RULES "/"));
     free(df);
+}
+
+Test(deploy, compose_alertmanager_config_passes_amtool)
+{
+    /* install-deps.sh --test installs prometheus-alertmanager. */
+    if (access("/usr/bin/amtool", X_OK) != 0)
+        cr_skip_test("amtool is not installed");
+    char *argv[] = {"/usr/bin/amtool", "check-config",
+                    DEPLOY "/compose/alertmanager.yml", NULL};
+    char *out = NULL, *err = NULL;
+    int status = vigil_test_run(argv, NULL, &out, &err);
+    cr_assert_eq(status, 0, "amtool: %s%s", out, err);
+    free(out);
+    free(err);
 }
