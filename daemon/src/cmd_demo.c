@@ -70,6 +70,10 @@ struct demo {
     bool producer_started;
     _Atomic bool stop;
     _Atomic uint64_t produced;
+    /* SIGINT and SIGTERM are blocked outside the daemon's loop, so that
+     * Ctrl-C during setup or cleanup still ends with everything removed;
+     * this is the mask to go back to. */
+    sigset_t unblocked;
     /* terminal table */
     ev_timer table;
     struct demo_indicator *inds;
@@ -201,6 +205,11 @@ static int start_redis(struct demo *d)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(127);
+        /* The demo blocks SIGINT and SIGTERM while it sets up; an exec
+         * would pass that on. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, 0);
@@ -257,6 +266,9 @@ static int start_kafka(struct demo *d, char *bootstraps, size_t size)
     if (rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err,
                           sizeof(err)) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof(err)) !=
+            RD_KAFKA_CONF_OK ||
+        /* Not the notice that the mock cluster replaced the brokers. */
+        rd_kafka_conf_set(conf, "log_level", "4", err, sizeof(err)) !=
             RD_KAFKA_CONF_OK) {
         fprintf(stderr, "vigild demo: kafka: %s\n", err);
         rd_kafka_conf_destroy(conf);
@@ -422,11 +434,24 @@ static void on_start(struct ev_loop *loop, void *ctx)
     ev_timer_start(loop, &d->table);
     if (pthread_create(&d->producer, NULL, produce_feed, d) == 0)
         d->producer_started = true;
+    /* The loop watches SIGINT and SIGTERM now (every other thread keeps
+     * them blocked). */
+    pthread_sigmask(SIG_SETMASK, &d->unblocked, NULL);
+}
+
+static void block_stop_signals(sigset_t *old)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, old);
 }
 
 static void on_stop(struct ev_loop *loop, void *ctx)
 {
     struct demo *d = ctx;
+    block_stop_signals(NULL);
     ev_timer_stop(loop, &d->table);
 }
 
@@ -661,6 +686,9 @@ int vigil_cmd_demo(int argc, char **argv)
                         "VIGIL_RULES_DIR to the rules/ folder\n");
         return 1;
     }
+    /* Threads started from here on (librdkafka's, the workers) inherit
+     * the block: the signals go to the main thread. */
+    block_stop_signals(&d.unblocked);
     const char *tmpdir = getenv("TMPDIR");
     if (asprintf(&d.dir, "%s/vigil-demo.XXXXXX", tmpdir ? tmpdir : "/tmp") <
             0 ||
@@ -668,6 +696,7 @@ int vigil_cmd_demo(int argc, char **argv)
         fprintf(stderr, "vigild demo: cannot create a temp dir: %s\n",
                 strerror(errno));
         free(d.dir);
+        pthread_sigmask(SIG_SETMASK, &d.unblocked, NULL);
         return 1;
     }
 
@@ -729,5 +758,7 @@ out:
     vigil_diags_fini(&diags);
     nftw(d.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(d.dir);
+    /* A Ctrl-C that came during setup or cleanup takes effect now. */
+    pthread_sigmask(SIG_SETMASK, &d.unblocked, NULL);
     return rc;
 }
