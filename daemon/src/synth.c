@@ -61,6 +61,7 @@ void vigil_synth_init(struct vigil_synth *s, uint64_t seed)
     s->mode = VIGIL_SYNTH_STEADY;
     s->serial = 0;
     s->quarantines = 0;
+    s->quarantine_ms = 0;
 }
 
 struct out {
@@ -293,12 +294,15 @@ static void gen_av(struct vigil_synth *s, struct out *o, int64_t now)
     snprintf(h, sizeof(h), "ws-%03u", 1 + pick(s, 200));
     unsigned r = pick(s, 10);
     if (calm(s)) {
-        /* Every detection is quarantined by the next antivirus event. */
+        /* Every detection is quarantined by the next antivirus event,
+         * stamped with the detection's time: both land in one bucket. */
         if (s->quarantines > 0) {
             s->quarantines--;
+            now = s->quarantine_ms;
             r = 9;
         } else if (r >= 7 && pick(s, 4) == 0) {
             s->quarantines++;
+            s->quarantine_ms = now;
             r = 7;
         } else {
             r = 0;

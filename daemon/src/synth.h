@@ -45,8 +45,9 @@ enum vigil_synth_kind {
 struct vigil_synth {
     uint64_t state; /* xorshift64* state; never 0 */
     enum vigil_synth_mode mode;
-    uint64_t serial;      /* events written so far */
-    unsigned quarantines; /* calm: detections whose quarantine is due */
+    uint64_t serial;       /* events written so far */
+    unsigned quarantines;  /* calm: detections whose quarantine is due */
+    int64_t quarantine_ms; /* calm: the time of that detection */
 };
 
 /* Seeds the generator; the same seed gives the same sequence. */
