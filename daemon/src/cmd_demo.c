@@ -413,7 +413,7 @@ static void print_table(struct ev_loop *loop, ev_timer *t, int revents)
         const struct demo_indicator *x = &d->inds[i];
         char value[32] = "-";
         if (x->has_value)
-            snprintf(value, sizeof(value), "%.4g", x->value);
+            snprintf(value, sizeof(value), "%.6g", x->value);
         printf("%-10s %-8s %10s  %-16s %s\n", x->ind->id,
                vigil_state_name(x->state), value, x->next, x->ind->name);
     }
