@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -413,7 +414,10 @@ static void print_table(struct ev_loop *loop, ev_timer *t, int revents)
         const struct demo_indicator *x = &d->inds[i];
         char value[32] = "-";
         if (x->has_value)
-            snprintf(value, sizeof(value), "%.6g", x->value);
+            snprintf(value, sizeof(value),
+                     fabs(x->value) >= 1e4 && fabs(x->value) < 1e12 ? "%.0f"
+                                                                    : "%.4g",
+                     x->value);
         printf("%-10s %-8s %10s  %-16s %s\n", x->ind->id,
                vigil_state_name(x->state), value, x->next, x->ind->name);
     }
