@@ -2,9 +2,12 @@
  * vigild demo: the whole product on embedded defaults (DESIGN.md section
  * 2). An in-process Kafka (librdkafka's mock cluster on 127.0.0.1), a
  * redis-server started on a free port in a temp dir, the shipped rule and
- * indicator packs, the full daemon, and a synthetic SIEM feed produced
- * through Kafka with a scripted brute-force burst, so that an indicator
- * breaches, pages the local log notifier, and later recovers.
+ * indicator packs, a week of synthetic history written through the
+ * pipeline into Redis (so that every indicator has data from its first
+ * evaluation), the full daemon with its HTTP feed, and a synthetic SIEM
+ * feed produced through Kafka with a scripted brute-force burst, so that
+ * an indicator breaches, pages the local log notifier, and later
+ * recovers. A table of the indicators is printed every 10 s.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -85,9 +88,9 @@ static const char demo_usage[] =
     "usage: vigild demo [--http ADDR] [--duration S] [--rate N]\n"
     "\n"
     "Runs vigil on embedded defaults: an in-process Kafka, a local\n"
-    "redis-server, the shipped rules and indicators, and a synthetic SIEM\n"
-    "feed with a brute-force burst after 20 s. Ctrl-C stops it and\n"
-    "cleans up.\n"
+    "redis-server, the shipped rules and indicators with a week of\n"
+    "synthetic history, and a synthetic SIEM feed with a brute-force\n"
+    "attack after 20 s. Ctrl-C stops it and cleans up.\n"
     "\n"
     "  --http ADDR     dashboard address (default 127.0.0.1:8089)\n"
     "  --duration S    stop after S seconds (default: until Ctrl-C)\n"
