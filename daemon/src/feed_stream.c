@@ -127,7 +127,7 @@ static void pump_batch(struct vigil_feed *f, struct vigil_feed_item **items,
 {
     char **json = calloc(n, sizeof(*json));
     struct resolved *res = calloc(n, sizeof(*res));
-    redisReply **replies = calloc(2 * n + 1, sizeof(*replies));
+    redisReply **replies = calloc(3 * n + 1, sizeof(*replies));
     size_t n_replies = 0;
     if (!json || !res || !replies)
         goto out;

@@ -1,6 +1,7 @@
 #include "synth.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -42,11 +43,25 @@ static unsigned pick(struct vigil_synth *s, unsigned n)
 
 #define PICK(s, arr) (arr)[pick((s), sizeof(arr) / sizeof((arr)[0]))]
 
+/* Calm and burst modes: the site as `vigild demo` shows it. */
+static bool calm(const struct vigil_synth *s)
+{
+    return s->mode != VIGIL_SYNTH_STEADY;
+}
+
+/* On a calm site, the few people who mistype their password. */
+static const char *fumbler(struct vigil_synth *s)
+{
+    return users[pick(s, 4)];
+}
+
 void vigil_synth_init(struct vigil_synth *s, uint64_t seed)
 {
     s->state = seed ? seed : 0x9E3779B97F4A7C15ULL;
     s->mode = VIGIL_SYNTH_STEADY;
     s->serial = 0;
+    s->quarantines = 0;
+    s->quarantine_ms = 0;
 }
 
 struct out {
@@ -126,6 +141,22 @@ static void gen_sshd(struct vigil_synth *s, struct out *o, int64_t now)
     unsigned pid = 1000 + pick(s, 60000);
     unsigned port = 1024 + pick(s, 64000);
     syslog_header(o, now, h, "sshd", pid);
+    if (s->mode == VIGIL_SYNTH_CALM) {
+        /* Keys for the admins, a password now and then, one mistyped. */
+        unsigned r = pick(s, 40);
+        if (r == 0)
+            put(o, "Failed password for %s from %s port %u ssh2", fumbler(s),
+                ip, port);
+        else if (r < 25)
+            put(o,
+                "Accepted publickey for %s from %s port %u ssh2: ED25519 "
+                "SHA256:Jx5kq0m1xR3tOq7xJdU1nCq1o2mZxk3b9vYdUQe0xSg",
+                PICK(s, users), ip, port);
+        else
+            put(o, "Accepted password for %s from %s port %u ssh2",
+                PICK(s, users), ip, port);
+        return;
+    }
     unsigned r = s->mode == VIGIL_SYNTH_BURST ? pick(s, 3) : pick(s, 10);
     switch (r) {
     case 0:
@@ -134,7 +165,9 @@ static void gen_sshd(struct vigil_synth *s, struct out *o, int64_t now)
             PICK(s, guessed), ip, port);
         break;
     case 2:
-        put(o, "Failed password for %s from %s port %u ssh2", PICK(s, users),
+        /* Attackers guess accounts every server has. */
+        put(o, "Failed password for %s from %s port %u ssh2",
+            s->mode == VIGIL_SYNTH_BURST ? PICK(s, guessed) : PICK(s, users),
             ip, port);
         break;
     case 3:
@@ -169,7 +202,13 @@ static void gen_sudo(struct vigil_synth *s, struct out *o, int64_t now)
         o->len = (size_t)(b - o->buf);
         put(o, ": ");
     }
-    if (pick(s, 20) == 0)
+    if (calm(s) && pick(s, 400) == 0) {
+        const char *u = fumbler(s);
+        put(o,
+            "%8s : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/%s ; "
+            "USER=root ; COMMAND=%s",
+            u, u, PICK(s, cmds));
+    } else if (!calm(s) && pick(s, 20) == 0)
         put(o,
             "%8s : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/%s ; "
             "USER=root ; COMMAND=%s",
@@ -231,6 +270,12 @@ static void gen_windows(struct vigil_synth *s, struct out *o, int64_t now)
     unsigned code = PICK(s, codes);
     if (code == 1102 && pick(s, 20) != 0)
         code = 4624; /* audit-log clearing is rare */
+    /* A calm site clears no audit log, and only its fumblers fail. */
+    const char *user = NULL;
+    if (calm(s) && (code == 1102 || (code == 4625 && pick(s, 10) != 0)))
+        code = 4624;
+    if (calm(s) && code == 4625)
+        user = fumbler(s);
     put(o,
         "{\"@timestamp\":\"%s\",\"event\":{\"code\":\"%u\",\"provider\":"
         "\"Microsoft-Windows-Security-Auditing\",\"outcome\":\"%s\"},"
@@ -240,7 +285,7 @@ static void gen_windows(struct vigil_synth *s, struct out *o, int64_t now)
         "\"IpAddress\":\"%s\",\"LogonType\":\"%u\"}},\"message\":"
         "\"Windows Security event %u\"}",
         ts, code, code == 4625 ? "failure" : "success", 1 + pick(s, 200), code,
-        PICK(s, users), ip, pick(s, 2) ? 3u : 10u, code);
+        user ? user : PICK(s, users), ip, pick(s, 2) ? 3u : 10u, code);
 }
 
 static void gen_av(struct vigil_synth *s, struct out *o, int64_t now)
@@ -248,6 +293,21 @@ static void gen_av(struct vigil_synth *s, struct out *o, int64_t now)
     char h[32];
     snprintf(h, sizeof(h), "ws-%03u", 1 + pick(s, 200));
     unsigned r = pick(s, 10);
+    if (calm(s)) {
+        /* Every detection is quarantined by the next antivirus event,
+         * stamped with the detection's time: both land in one bucket. */
+        if (s->quarantines > 0) {
+            s->quarantines--;
+            now = s->quarantine_ms;
+            r = 9;
+        } else if (r >= 7 && pick(s, 4) == 0) {
+            s->quarantines++;
+            s->quarantine_ms = now;
+            r = 7;
+        } else {
+            r = 0;
+        }
+    }
     if (r < 7) {
         syslog_header(o, now, h, "freshclam", 300 + pick(s, 9000));
         put(o,
@@ -271,6 +331,20 @@ static void gen_vuln(struct vigil_synth *s, struct out *o, int64_t now)
 {
     char ts[40], asset[32];
     iso_time(ts, sizeof(ts), now);
+    if (calm(s)) {
+        /* A fixed estate: one critical finding per asset, found and
+         * fixed in turn, keyed so that the fix pairs with the finding. */
+        unsigned a = pick(s, 8), c = pick(s, 6);
+        bool critical = (a + c) % 6 == 0;
+        unsigned cvss = critical ? 90 + pick(s, 11) : 40 + pick(s, 50);
+        put(o,
+            "{\"@timestamp\":\"%s\",\"scanner\":\"openvas\",\"vuln\":{"
+            "\"id\":\"%s\",\"key\":\"web-%02u:%s\",\"cvss\":%u.%u,"
+            "\"status\":\"%s\"},\"asset\":\"web-%02u\"}",
+            ts, cves[c], a + 1, cves[c], cvss / 10, cvss % 10,
+            pick(s, 2) ? "fixed" : "open", a + 1);
+        return;
+    }
     host(s, asset, sizeof(asset), "web", 8);
     unsigned cvss10 = 40 + pick(s, 61);
     put(o,
@@ -285,7 +359,7 @@ static void gen_change(struct vigil_synth *s, struct out *o, int64_t now)
     char ts[40], h[32];
     iso_time(ts, sizeof(ts), now);
     host(s, h, sizeof(h), "db", 4);
-    if (pick(s, 5) == 0)
+    if (calm(s) ? pick(s, 100) == 0 : pick(s, 5) == 0)
         put(o,
             "{\"@timestamp\":\"%s\",\"event\":{\"action\":\"config-change\"}"
             ",\"host\":{\"name\":\"%s\"},\"user\":{\"name\":\"%s\"},"
@@ -333,6 +407,21 @@ static void gen_phishing(struct vigil_synth *s, struct out *o, int64_t now)
         "Email Opened", "Clicked Link", "Submitted Data", "Email Reported"};
     char ts[40];
     iso_time(ts, sizeof(ts), now);
+    if (calm(s)) {
+        /* A trained staff of 400: few click, many report. */
+        unsigned r = pick(s, 100);
+        const char *m = r < 60   ? "Email Sent"
+                        : r < 86 ? "Email Opened"
+                        : r < 98 ? "Email Reported"
+                        : r < 99 ? "Clicked Link"
+                                 : "Submitted Data";
+        put(o,
+            "{\"@timestamp\":\"%s\",\"campaign_id\":%u,\"email\":"
+            "\"staff%03u@corp.example\",\"message\":\"%s\",\"source\":"
+            "\"gophish\"}",
+            ts, 1 + pick(s, 12), 1 + pick(s, 400), m);
+        return;
+    }
     put(o,
         "{\"@timestamp\":\"%s\",\"campaign_id\":%u,\"email\":"
         "\"%s@corp.example\",\"message\":\"%s\",\"source\":\"gophish\"}",
@@ -341,26 +430,47 @@ static void gen_phishing(struct vigil_synth *s, struct out *o, int64_t now)
 
 typedef void (*gen_fn)(struct vigil_synth *, struct out *, int64_t);
 
-size_t vigil_synth_next(struct vigil_synth *s, int64_t now_ms, char *buf,
-                        size_t size)
+/* Weights per mille of the everyday mix, by kind. */
+static const struct {
+    gen_fn fn;
+    unsigned weight;
+} mix[VIGIL_SYNTH_N_KINDS] = {
+    [VIGIL_SYNTH_SSHD] = {gen_sshd, 180},
+    [VIGIL_SYNTH_SUDO] = {gen_sudo, 80},
+    [VIGIL_SYNTH_WEB] = {gen_web, 250},
+    [VIGIL_SYNTH_FIREWALL] = {gen_firewall, 150},
+    [VIGIL_SYNTH_WINDOWS] = {gen_windows, 120},
+    [VIGIL_SYNTH_AV] = {gen_av, 60},
+    [VIGIL_SYNTH_VULN] = {gen_vuln, 30},
+    [VIGIL_SYNTH_CHANGE] = {gen_change, 30},
+    [VIGIL_SYNTH_INCIDENT] = {gen_incident, 30},
+    [VIGIL_SYNTH_HEARTBEAT] = {gen_heartbeat, 50},
+    [VIGIL_SYNTH_PHISHING] = {gen_phishing, 20},
+};
+
+double vigil_synth_share(enum vigil_synth_kind kind)
 {
-    /* Weights per mille of the everyday mix. */
-    static const struct {
-        gen_fn fn;
-        unsigned weight;
-    } mix[] = {{gen_sshd, 180},     {gen_sudo, 80},     {gen_web, 250},
-               {gen_firewall, 150}, {gen_windows, 120}, {gen_av, 60},
-               {gen_vuln, 30},      {gen_change, 30},   {gen_incident, 30},
-               {gen_heartbeat, 50}, {gen_phishing, 20}};
+    if (kind <= VIGIL_SYNTH_ANY || kind >= VIGIL_SYNTH_N_KINDS)
+        return kind == VIGIL_SYNTH_ANY ? 1.0 : 0.0;
+    return mix[kind].weight / 1000.0;
+}
+
+size_t vigil_synth_next_kind(struct vigil_synth *s, enum vigil_synth_kind kind,
+                             int64_t now_ms, char *buf, size_t size)
+{
     struct out o = {buf, size, 0};
     buf[0] = '\0';
     s->serial++;
+    if (kind > VIGIL_SYNTH_ANY && kind < VIGIL_SYNTH_N_KINDS) {
+        mix[kind].fn(s, &o, now_ms);
+        return o.len;
+    }
     if (s->mode == VIGIL_SYNTH_BURST && pick(s, 10) < 7) {
         gen_sshd(s, &o, now_ms);
         return o.len;
     }
     unsigned r = pick(s, 1000);
-    for (size_t i = 0; i < sizeof(mix) / sizeof(mix[0]); i++) {
+    for (size_t i = VIGIL_SYNTH_ANY + 1; i < VIGIL_SYNTH_N_KINDS; i++) {
         if (r < mix[i].weight) {
             mix[i].fn(s, &o, now_ms);
             return o.len;
@@ -369,4 +479,10 @@ size_t vigil_synth_next(struct vigil_synth *s, int64_t now_ms, char *buf,
     }
     gen_heartbeat(s, &o, now_ms);
     return o.len;
+}
+
+size_t vigil_synth_next(struct vigil_synth *s, int64_t now_ms, char *buf,
+                        size_t size)
+{
+    return vigil_synth_next_kind(s, VIGIL_SYNTH_ANY, now_ms, buf, size);
 }
