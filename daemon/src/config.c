@@ -5,10 +5,12 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "report_config.h"
 #include "yaml_doc.h"
 
 /*
@@ -416,6 +418,15 @@ static int get_str(struct loader *l, struct fy_node *node, const char *what,
                    char **out)
 {
     return get_str_at(l, node, what, true, out);
+}
+
+/* For report_config.c: get_str of the loader that owns y. */
+int vigil_config_get_str(struct vigil_yaml *y, struct fy_node *node,
+                         const char *what, char **out)
+{
+    struct loader *l =
+        (struct loader *)((char *)y - offsetof(struct loader, y));
+    return get_str(l, node, what, out);
 }
 
 /* get_str, then rejects "". */
@@ -1516,19 +1527,14 @@ static void load_root(struct loader *l)
     }
     mark_pos(root, &cfg->root_pos);
     struct fy_node *kafka, *redis, *events, *rules, *indicators, *http,
-        *notifiers, *route, *plugins, *matching;
+        *notifiers, *route, *plugins, *matching, *reports;
     const struct vigil_yaml_key keys[] = {
-        {"kafka", &kafka, false},
-        {"redis", &redis, true},
-        {"events", &events, false},
-        {"rules", &rules, true},
-        {"indicators", &indicators, false},
-        {"http", &http, false},
-        {"notifiers", &notifiers, false},
-        {"route", &route, false},
-        {"plugins", &plugins, false},
-        {"matching", &matching, false},
-        {NULL, NULL, false},
+        {"kafka", &kafka, false},           {"redis", &redis, true},
+        {"events", &events, false},         {"rules", &rules, true},
+        {"indicators", &indicators, false}, {"http", &http, false},
+        {"notifiers", &notifiers, false},   {"route", &route, false},
+        {"plugins", &plugins, false},       {"matching", &matching, false},
+        {"reports", &reports, false},       {NULL, NULL, false},
     };
     if (load_map(l, root, "config", keys) < 0 && !fy_node_is_mapping(root))
         return;
@@ -1553,6 +1559,7 @@ static void load_root(struct loader *l)
     if (route)
         load_routes(l, route);
     load_matching(l, matching);
+    vigil_config_load_reports(&l->y, cfg, reports); /* report_config.c */
 }
 
 /* Orders diags[first..) by line and column (stable): file order. */
@@ -1670,6 +1677,7 @@ void vigil_config_destroy(struct vigil_config *cfg)
         map_fini(&cfg->plugins[i].config);
     }
     free(cfg->plugins);
+    vigil_config_reports_fini(&cfg->reports); /* report_config.c */
     free(cfg->secret_values);
     free(cfg->file);
     free(cfg->base_dir);
@@ -1919,5 +1927,6 @@ int vigil_config_print(const struct vigil_config *cfg, FILE *o)
     fprintf(o, "  depth_limit: %" PRIu32 "\n", cfg->matching.depth_limit);
     fprintf(o, "  vectorscan: %s\n",
             cfg->matching.vectorscan ? "true" : "false");
+    vigil_config_reports_print(&cfg->reports, o); /* report_config.c */
     return ferror(o) ? -1 : 0;
 }

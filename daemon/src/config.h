@@ -21,6 +21,7 @@
 
 #include "decode.h"
 #include "diag.h"
+#include "report_calendar.h"
 
 /* Where a value was written, for problems found after loading. */
 struct vigil_config_pos {
@@ -141,6 +142,29 @@ struct vigil_config_matching {
     bool vectorscan;      /* prefilter with Vectorscan when built in */
 };
 
+/* Report formats (bits of vigil_config_reports.formats). */
+#define VIGIL_REPORT_FORMAT_MD 1u
+#define VIGIL_REPORT_FORMAT_HTML 2u
+#define VIGIL_REPORT_FORMAT_JSON 4u
+
+/* `reports:` (docs/REPORTS.md): what every report says, and the optional
+ * periodic reports the daemon writes. Parsed by report_config.c. */
+struct vigil_config_reports {
+    bool present;
+    char *title;         /* "ISMS monitoring report" by default */
+    char **distribution; /* NULL-terminated, may be empty */
+    size_t n_distribution;
+    int64_t *holidays; /* day numbers (report_calendar.h), sorted */
+    size_t n_holidays;
+    unsigned due_working_days;       /* 3 by default */
+    enum vigil_report_period period; /* NONE: no periodic reports */
+    unsigned formats;                /* VIGIL_REPORT_FORMAT_* bits */
+    char *directory;                 /* resolved; set when period is */
+    char *notifier;                  /* announces a report; NULL: none */
+    size_t notifier_index;           /* into vigil_config.notifiers */
+    struct vigil_config_pos pos;
+};
+
 struct vigil_config {
     char *file;     /* the config file as given; the name in messages */
     char *base_dir; /* relative paths resolve against this */
@@ -161,6 +185,7 @@ struct vigil_config {
     struct vigil_config_plugin *plugins;
     size_t n_plugins;
     struct vigil_config_matching matching;
+    struct vigil_config_reports reports;
 
     /* Private to config.c: values read from @files, for redaction. */
     const char **secret_values;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evaluator.h"
 #include "feed_server.h"
@@ -15,6 +16,7 @@
 #include "pager.h"
 #include "pipeline.h"
 #include "redis_conn.h"
+#include "report_writer.h"
 
 struct daemon {
     const struct vigil_config *cfg;
@@ -27,7 +29,8 @@ struct daemon {
     size_t n_workers;
     struct vigil_pipeline_stats pipeline_stats;
     struct vigil_source_stats source_stats;
-    struct vigil_feed *feed; /* the HTTP feed, see start_feed() */
+    struct vigil_feed *feed;             /* the HTTP feed, see start_feed() */
+    struct vigil_report_writer *reports; /* see start_reports() */
     ev_signal sigterm;
     ev_signal sigint;
     ev_signal sighup;
@@ -277,6 +280,44 @@ static int start_pager(struct daemon *d, struct ev_loop *loop)
 
 /* ---- end of paging ---- */
 
+/* ---- periodic reports (report_writer.h): reports: with a period ---- */
+
+static redisContext *reports_connect(void *ctx)
+{
+    const struct daemon *d = ctx;
+    char err[256];
+    redisContext *c = vigil_redis_connect(&d->cfg->redis, err, sizeof(err));
+    if (!c)
+        vigil_warn("reports: redis unreachable: %s", err);
+    return c;
+}
+
+static int start_reports(struct daemon *d, struct ev_loop *loop)
+{
+    if (d->cfg->reports.period == VIGIL_REPORT_PERIOD_NONE)
+        return 0;
+    char owner[300], host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(owner, sizeof(owner), "%s:%ld", host, (long)getpid());
+    struct vigil_report_writer_config rc = {
+        .cfg = d->cfg,
+        .connect = reports_connect,
+        .connect_ctx = d,
+        .owner = owner,
+        .loop = loop,
+    };
+    d->reports = vigil_report_writer_create(&rc);
+    if (!d->reports)
+        return -1;
+    vigil_report_writer_start(d->reports);
+    vigil_info("reports: %s reports into %s",
+               vigil_report_period_name(d->cfg->reports.period),
+               d->cfg->reports.directory);
+    return 0;
+}
+
+/* ---- end of periodic reports ---- */
+
 int vigil_daemon_run(const struct vigil_config *cfg,
                      struct vigil_rule_set *rules,
                      const struct vigil_indicator_set *indicators,
@@ -325,6 +366,10 @@ int vigil_daemon_run(const struct vigil_config *cfg,
         vigil_error("cannot start the notifiers");
         goto out;
     }
+    if (start_reports(&d, loop) < 0) { /* periodic reports */
+        vigil_error("cannot start the periodic reports");
+        goto out;
+    }
 
     ev_signal_init(&d.sigterm, on_stop_signal, SIGTERM);
     ev_signal_init(&d.sigint, on_stop_signal, SIGINT);
@@ -353,6 +398,7 @@ int vigil_daemon_run(const struct vigil_config *cfg,
     rc = 0;
 
 out:
+    vigil_report_writer_destroy(d.reports); /* periodic reports */
     vigil_pager_destroy(d.pager); /* paging: stops before the evaluator */
     if (d.evaluator) {
         vigil_evaluator_stop(d.evaluator);
