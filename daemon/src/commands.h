@@ -18,14 +18,16 @@ struct vigil_command {
 };
 
 /* Subcommands, one cmd_<name>.c each. */
-int vigil_cmd_run(int argc, char **argv);      /* cmd_run.c */
-int vigil_cmd_check(int argc, char **argv);    /* cmd_check.c */
-int vigil_cmd_test(int argc, char **argv);     /* cmd_test.c */
-int vigil_cmd_replay(int argc, char **argv);   /* cmd_replay.c */
-int vigil_cmd_status(int argc, char **argv);   /* cmd_status.c */
-int vigil_cmd_demo(int argc, char **argv);     /* cmd_demo.c */
-int vigil_cmd_ack(int argc, char **argv);      /* cmd_ack.c */
-int vigil_cmd_silence(int argc, char **argv);  /* cmd_silence.c */
+int vigil_cmd_run(int argc, char **argv);     /* cmd_run.c */
+int vigil_cmd_check(int argc, char **argv);   /* cmd_check.c */
+int vigil_cmd_test(int argc, char **argv);    /* cmd_test.c */
+int vigil_cmd_replay(int argc, char **argv);  /* cmd_replay.c */
+int vigil_cmd_status(int argc, char **argv);  /* cmd_status.c */
+int vigil_cmd_demo(int argc, char **argv);    /* cmd_demo.c */
+int vigil_cmd_ack(int argc, char **argv);     /* cmd_ack.c */
+int vigil_cmd_silence(int argc, char **argv); /* cmd_silence.c */
+
+/* The ISMS records (docs/REPORTS.md). */
 int vigil_cmd_report(int argc, char **argv);   /* cmd_report.c */
 int vigil_cmd_schedule(int argc, char **argv); /* cmd_schedule.c */
 

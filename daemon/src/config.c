@@ -1529,12 +1529,18 @@ static void load_root(struct loader *l)
     struct fy_node *kafka, *redis, *events, *rules, *indicators, *http,
         *notifiers, *route, *plugins, *matching, *reports;
     const struct vigil_yaml_key keys[] = {
-        {"kafka", &kafka, false},           {"redis", &redis, true},
-        {"events", &events, false},         {"rules", &rules, true},
-        {"indicators", &indicators, false}, {"http", &http, false},
-        {"notifiers", &notifiers, false},   {"route", &route, false},
-        {"plugins", &plugins, false},       {"matching", &matching, false},
-        {"reports", &reports, false},       {NULL, NULL, false},
+        {"kafka", &kafka, false},
+        {"redis", &redis, true},
+        {"events", &events, false},
+        {"rules", &rules, true},
+        {"indicators", &indicators, false},
+        {"http", &http, false},
+        {"notifiers", &notifiers, false},
+        {"route", &route, false},
+        {"plugins", &plugins, false},
+        {"matching", &matching, false},
+        {"reports", &reports, false}, /* report_config.c */
+        {NULL, NULL, false},
     };
     if (load_map(l, root, "config", keys) < 0 && !fy_node_is_mapping(root))
         return;
