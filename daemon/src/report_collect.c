@@ -854,14 +854,17 @@ static int summarise(struct vigil_report *r)
         else
             vigil_report_format_time(b->opened_ms, t, sizeof(t));
         const struct vigil_indicator *ind = b->ri ? b->ri->ind : NULL;
+        const char *rec = ind ? ind->recommendation : "";
+        int rlen = (int)strlen(rec);
+        while (rlen > 0 && rec[rlen - 1] == '.')
+            rlen--;
         rc |= add_decision(
             r,
             "%s%s%s is in breach since %s%s: decide on the corrective "
-            "action%s%s.",
+            "action%s%.*s.",
             b->indicator, ind ? " " : "", ind ? ind->name : "", t,
             b->acked_by ? "" : " and nobody has acknowledged it",
-            ind && ind->recommendation[0] ? "; recommended: " : "",
-            ind ? ind->recommendation : "");
+            rlen ? "; recommended: " : "", rlen, rec);
     }
     for (size_t i = 0; i < r->n_inds; i++) {
         const struct vigil_report_indicator *ri = &r->inds[i];

@@ -565,8 +565,8 @@ static void nonconformances(FILE *o, const struct vigil_report *r)
             fputs("-</td><td>-", o);
         }
         fprintf(o,
-                "</td><td>%u sent (%u repeats, %u failed, %u "
-                "pending)</td></tr>\n",
+                "</td><td>%u (repeats %u, failed %u, pending "
+                "%u)</td></tr>\n",
                 b->notifications, b->repeats, b->failed, b->pending);
     }
     fputs("</table>\n<p>Recommendations:</p><ul>\n", o);

@@ -238,7 +238,7 @@ static void add_breach(cJSON *arr, const struct vigil_report_breach *b)
     }
     cJSON *n = cJSON_AddObjectToObject(o, "notifications");
     if (n) {
-        cJSON_AddNumberToObject(n, "sent", b->notifications);
+        cJSON_AddNumberToObject(n, "total", b->notifications);
         cJSON_AddNumberToObject(n, "repeats", b->repeats);
         cJSON_AddNumberToObject(n, "failed", b->failed);
         cJSON_AddNumberToObject(n, "pending", b->pending);

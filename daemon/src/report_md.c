@@ -237,7 +237,7 @@ static void nonconformances(FILE *o, const struct vigil_report *r)
         } else {
             fputs("- | -", o);
         }
-        fprintf(o, " | %u sent (%u repeats, %u failed, %u pending) |\n",
+        fprintf(o, " | %u (repeats %u, failed %u, pending %u) |\n",
                 b->notifications, b->repeats, b->failed, b->pending);
     }
     fputs("\nRecommendations:\n\n", o);

@@ -208,10 +208,13 @@ void vigil_report_writer_stats(const struct vigil_report_writer *w,
 __attribute__((format(printf, 2, 3))) static enum vigil_report_tick
 failed(struct vigil_report_writer *w, const char *fmt, ...)
 {
+    /* The arguments may include last_error itself. */
+    char msg[sizeof(w->stats.last_error)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->stats.last_error, sizeof(w->stats.last_error), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(w->stats.last_error, msg, sizeof(msg));
     w->stats.failures++;
     vigil_error("reports: %s (%" PRIu64 " failures so far; retrying in %" PRId64
                 " s)",
@@ -431,7 +434,7 @@ static enum vigil_report_tick write_report(struct vigil_report_writer *w,
     enum vigil_report_tick rc = VIGIL_REPORT_TICK_WRITTEN;
     if (write_files(w, r, paths, &n_paths) < 0) {
         w->stats.write_errors++;
-        rc = failed(w, "%s: %s", id, w->stats.last_error);
+        rc = failed(w, "%s", w->stats.last_error);
         goto out;
     }
     char *json = record_json(w, r, paths, n_paths);
