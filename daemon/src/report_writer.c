@@ -434,7 +434,7 @@ static enum vigil_report_tick write_report(struct vigil_report_writer *w,
     enum vigil_report_tick rc = VIGIL_REPORT_TICK_WRITTEN;
     if (write_files(w, r, paths, &n_paths) < 0) {
         w->stats.write_errors++;
-        rc = failed(w, "%s", w->stats.last_error);
+        rc = failed(w, "%s: %s", id, w->stats.last_error);
         goto out;
     }
     char *json = record_json(w, r, paths, n_paths);
