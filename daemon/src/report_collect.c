@@ -474,9 +474,11 @@ static int read_breaches(struct ctx *x, struct vigil_report *r, int64_t end_ms,
     for (size_t i = 0; i < s->n_open; i++) {
         if (push_done(s, &s->open[i]) < 0)
             return -1;
+        memset(&s->open[i], 0, sizeof(s->open[i])); /* moved */
     }
     s->n_open = 0;
-    qsort(s->done, s->n_done, sizeof(*s->done), cmp_breach);
+    if (s->n_done > 1)
+        qsort(s->done, s->n_done, sizeof(*s->done), cmp_breach);
     for (size_t i = 0; i < s->n_done; i++) {
         struct vigil_report_breach *b = &s->done[i];
         int64_t start_ms = b->opened_ms == VIGIL_REPORT_OPENED_UNKNOWN
