@@ -425,6 +425,17 @@ static void scope(FILE *o, const struct vigil_report *r)
                     ri->cur.samples, ri->expected_samples);
     }
     fputs(k ? ".</li>\n" : "none.</li>\n", o);
+    fputs("<li>Indicators in the no_data state for part of the period (no "
+          "value, or fewer samples than min_samples): ",
+          o);
+    k = 0;
+    for (size_t i = 0; i < r->n_inds; i++) {
+        const struct vigil_report_indicator *ri = &r->inds[i];
+        if (ri->cur.state_ms[VIGIL_STATE_NO_DATA] > 0)
+            fprintf(o, "%s%s (%.1f%%)", k++ ? ", " : "", ri->ind->id,
+                    vigil_report_state_pct(&ri->cur, VIGIL_STATE_NO_DATA));
+    }
+    fputs(k ? ".</li>\n" : "none.</li>\n", o);
     fputs("<li><em>Not evaluated</em> is time without an evaluation "
           "recorded within three times the indicator's frequency (daemon "
           "down or Redis unreachable).</li>\n<li>Notification counts come "
@@ -552,7 +563,7 @@ static void nonconformances(FILE *o, const struct vigil_report *r)
         put_time(o, b->opened_ms, "before the records");
         fputs("</td><td>", o);
         if (b->resolved_ms == VIGIL_ISTATE_NEVER)
-            badge(o, VIGIL_STATE_BREACH);
+            fputs("<span class=\"state s-breach\">open</span>", o);
         else
             put_time(o, b->resolved_ms, "");
         fprintf(o, "</td><td class=\"n\">%s%s</td><td class=\"n\">%s</td><td>",

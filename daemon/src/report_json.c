@@ -137,6 +137,20 @@ static void add_scope(cJSON *root, const struct vigil_report *r)
         else if (ri->too_few_samples)
             cJSON_AddItemToArray(few, cJSON_CreateString(ri->ind->id));
     }
+    cJSON *in = cJSON_AddArrayToObject(o, "in_no_data_state");
+    for (size_t i = 0; in && i < r->n_inds; i++) {
+        const struct vigil_report_indicator *ri = &r->inds[i];
+        if (ri->cur.state_ms[VIGIL_STATE_NO_DATA] == 0)
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        if (!e)
+            break;
+        cJSON_AddStringToObject(e, "id", ri->ind->id);
+        cJSON_AddNumberToObject(
+            e, "pct",
+            round2(vigil_report_state_pct(&ri->cur, VIGIL_STATE_NO_DATA)));
+        cJSON_AddItemToArray(in, e);
+    }
     cJSON_AddBoolToObject(o, "notifications_unknown", r->notifications_unknown);
 }
 

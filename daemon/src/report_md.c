@@ -138,6 +138,18 @@ static void scope(FILE *o, const struct vigil_report *r)
             fprintf(o, "%s%s (%zu of %zu)", k++ ? ", " : "", ri->ind->id,
                     ri->cur.samples, ri->expected_samples);
     }
+    fputs(".\n- Indicators in the no_data state for part of the period "
+          "(no value, or fewer samples than min_samples): ",
+          o);
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_inds; i++) {
+        const struct vigil_report_indicator *ri = &r->inds[i];
+        if (ri->cur.state_ms[VIGIL_STATE_NO_DATA] > 0)
+            fprintf(o, "%s%s (%.1f%%)", k++ ? ", " : "", ri->ind->id,
+                    vigil_report_state_pct(&ri->cur, VIGIL_STATE_NO_DATA));
+    }
+    if (!k)
+        fputs("none", o);
     fputs(".\n- *Not evaluated* is time without an evaluation recorded "
           "within three times the indicator's frequency (daemon down or "
           "Redis unreachable).\n",

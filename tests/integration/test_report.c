@@ -71,9 +71,9 @@ static void hist(const char *id, int64_t t, double v, const char *state)
  * Two weeks (2024-04-29 to 2024-05-14 08:00): KPI-T-01 hourly, warn the
  * week before, ok in the week of 05-06 with a 3 h breach on 05-08
  * (acked) and no evaluation on 05-11 00:00-06:00; KPI-T-02 every 15 min,
- * a breach on 05-10 02:00-03:30 (a failed notification, the resolve
- * still pending) and one from 05-12 22:00 still open; KPI-T-03 never
- * evaluated.
+ * no data on 05-07 03:00-04:00, a breach on 05-10 02:00-03:30 (a failed
+ * notification, the resolve still pending) and one from 05-12 22:00 still open;
+ * KPI-T-03 never evaluated.
  */
 static void seed(void)
 {
@@ -101,6 +101,13 @@ static void seed(void)
             v = burst[(t - at(5, 10, 2, 0)) / (15 * MIN)];
         if (t >= at(5, 12, 22, 0))
             v = 60 + 5 * (double)(i % 4);
+        if (t >= at(5, 7, 3, 0) && t < at(5, 7, 4, 0)) {
+            /* The sshd logs stopped for an hour: no value. */
+            cmd("XADD vigil:{test}:hist:KPI-T-02 %" PRId64
+                "-0 value \"\" state no_data",
+                t);
+            continue;
+        }
         hist("KPI-T-02", t, v, state_of(v, 50, 20, false));
     }
 
