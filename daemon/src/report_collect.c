@@ -944,12 +944,12 @@ struct vigil_report *vigil_report_collect(redisContext *c,
     int64_t end_ms = p->to_ms < p->now_ms ? p->to_ms : p->now_ms;
     if (end_ms <= p->from_ms)
         end_ms = p->from_ms + 1;
-    r->n_inds = p->set->n;
     r->inds = calloc(p->set->n + 1, sizeof(*r->inds));
     if (!r->inds) {
         fail(&x, "out of memory");
         goto err_destroy;
     }
+    r->n_inds = p->set->n;
     for (size_t i = 0; i < p->set->n; i++)
         r->inds[i].ind = &p->set->v[i];
     if (hash_files(r, &x) < 0 || read_previous(&x, r) < 0)
@@ -991,7 +991,7 @@ void vigil_report_destroy(struct vigil_report *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n_inds; i++)
+    for (size_t i = 0; r->inds && i < r->n_inds; i++)
         free(r->inds[i].segments);
     free(r->inds);
     for (size_t i = 0; i < r->n_breaches; i++)

@@ -241,7 +241,8 @@ static void add_breach(cJSON *arr, const struct vigil_report_breach *b)
         cJSON_AddNullToObject(o, "name");
     add_time(o, "opened", b->opened_ms);
     add_time(o, "resolved", b->resolved_ms);
-    cJSON_AddNumberToObject(o, "duration_s", (double)(b->duration_ms / 1000));
+    cJSON_AddNumberToObject(o, "duration_s",
+                            floor((double)b->duration_ms / 1000.0));
     add_num(o, "peak", b->has_peak, b->peak);
     if (b->acked_by) {
         cJSON_AddStringToObject(o, "acked_by", b->acked_by);
