@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <hiredis/adapters/libev.h>
+#include <hiredis/async.h>
+#include <hiredis/sds.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +24,63 @@
 #define TICK_S 0.1
 #define BACKOFF_MIN_S 0.1
 #define BACKOFF_MAX_S 5.0
+/* SIGTERM: everything must be written within this, exit within 10 s. */
+#define STOP_BUDGET_S 8.0
+
+/*
+ * Redis traffic of a worker: hiredis' async API on the worker's own libev
+ * loop, so that the worker decodes and matches the next batch while Redis
+ * applies the previous one.
+ *
+ * The worker holds two batches: the current one, which the pipeline
+ * fills, and at most one in flight (sent as one EVALSHA, or kept to be
+ * sent again after a failure). When the current batch is full (or the
+ * queue runs dry) and nothing is in flight, the two swap and the full one
+ * is sent; when the current batch is full while one is in flight, the
+ * worker stops consuming until the reply comes (two batches of memory at
+ * most: nothing is buffered without bound).
+ *
+ * Why this keeps exactly-once: a batch claims, per partition, the offsets
+ * [expected, next) and Redis applies it only if the stored offset of
+ * every partition is still `expected` (the fence, counter_script.lua).
+ * The current batch expects what the in-flight one ends at, so it must
+ * not reach Redis before the in-flight one: it is sent only after the
+ * in-flight batch's reply was read (one batch in flight per worker, not
+ * only per partition). That reply decides what happens to the current
+ * batch:
+ *  - accepted: the current batch's expectations hold, it goes next;
+ *  - rejected (another member wrote first): the worker seeks every
+ *    partition of both batches back (to the stored offsets, or to where
+ *    the current batch began) and drops the current batch: it would be
+ *    rejected too, and nothing it holds has been counted;
+ *  - rejected but every stored offset equals the batch's next offsets:
+ *    an earlier attempt of this very batch had landed (its reply was
+ *    lost with the connection); counted once, treated as accepted;
+ *  - NOSCRIPT: SCRIPT LOAD and the same EVALSHA again, in that order on
+ *    the same connection (Redis runs one connection's commands in order);
+ *  - no reply (connection lost, timeout) or an error: both batches are
+ *    kept, the partitions paused, and the in-flight batch is sent again
+ *    on a new connection with capped exponential backoff. Whether or not
+ *    the lost attempt had landed, the fence sorts it out (see above).
+ * Revocation, SIGTERM and a rule swap wait synchronously (polling the
+ * connection's socket, bounded by the timeouts) for the in-flight batch,
+ * then write the current one the same way, before going on.
+ * Stored offsets are read on assignment and after an outage over a
+ * separate blocking connection: then nothing of those partitions is in
+ * flight.
+ */
+enum inflight_state {
+    INFLIGHT_NONE,   /* no batch in flight */
+    INFLIGHT_SENT,   /* sent, waiting for the reply */
+    INFLIGHT_FAILED, /* not written; kept, to send again */
+};
 
 /* What the worker knows of one assigned partition. */
 struct part {
     char *topic;
     int32_t partition;
-    int64_t resume;   /* offset resumed from: the fence's expectation */
+    int64_t resume;   /* where the next batch of it begins: the fence's
+                         expectation */
     int64_t position; /* next offset to process */
     bool synced;      /* resume is known (stored offsets were read) */
 };
@@ -38,6 +93,8 @@ struct vigil_worker {
     ev_io kafka_io;
     ev_timer tick;
     ev_timer retry;
+    ev_timer redis_timeout; /* no reply (or no connection) in time */
+    ev_idle resume;         /* a reply came: go on consuming */
     ev_async stop;
     ev_async swap;
     int pipe_fd[2];
@@ -46,9 +103,13 @@ struct vigil_worker {
     rd_kafka_queue_t *queue;
     rd_kafka_t *dlq; /* dead-letter producer; NULL when not configured */
 
-    redisContext *redis;
+    redisContext *redis;   /* blocking: stored offsets */
+    redisAsyncContext *ac; /* on the loop: batches */
     struct vigil_counter_store *store;
     struct vigil_pipeline pipeline;
+    /* Owns the second batch: spare.batch is the batch in flight (or the
+     * empty one to swap in); its decoder and matcher are unused. */
+    struct vigil_pipeline spare;
     struct vigil_pipeline_options popts;
     /* A reloaded rule set waiting for the end of the current batch. */
     _Atomic(struct vigil_rule_set *) next_set;
@@ -56,8 +117,23 @@ struct vigil_worker {
     bool blocked;    /* a batch waits for Redis: do not consume */
     double backoff_s;
 
+    enum inflight_state inflight;
+    size_t inflight_n; /* messages in the batch in flight */
+    uintptr_t gen;     /* names the EVALSHA whose reply is awaited */
+    unsigned noscript; /* NOSCRIPT replies to the batch in flight */
+    bool in_sync;      /* a synchronous wait runs: no blocking */
+    struct vigil_flush_result res;
+
     struct part *parts;
     size_t n_parts;
+
+    /* Idle time of the loop (measured in the release/acquire callbacks
+     * around its blocking poll), from the first message consumed. */
+    bool waiting_redis; /* the loop waits for a reply, not for Kafka */
+    double idle_from;   /* when the loop blocked; 0 when it is not */
+    double first_msg, last_msg;
+    double idle_kafka, idle_redis;       /* since first_msg */
+    double idle_kafka_at, idle_redis_at; /* as they were at last_msg */
 
     _Atomic bool redis_ok;
     _Atomic unsigned assigned;
@@ -65,6 +141,13 @@ struct vigil_worker {
     struct vigil_ratelimit rl_redis;
     struct vigil_ratelimit rl_kafka;
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int64_t now_ms(void)
 {
@@ -203,80 +286,407 @@ static void commit_to_kafka(struct vigil_worker *w, const struct vigil_batch *b)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/*
- * Writes the batch. Returns 0 when the batch is done with (accepted, or
- * rejected and re-sought), -1 when Redis failed and the batch is kept.
- */
-static int flush(struct vigil_worker *w)
+/* ---- the batch in flight (see the comment at the top) ------------------ */
+
+static void block_on_redis(struct vigil_worker *w);
+
+/* Closes the async connection; callbacks of commands still pending run
+ * with a NULL reply (the batch in flight fails). */
+static void ac_drop(struct vigil_worker *w)
 {
-    struct vigil_batch *b = w->pipeline.batch;
-    if (vigil_batch_is_empty(b) && vigil_batch_n_partitions(b) == 0) {
-        w->in_batch = 0;
-        return 0;
+    redisAsyncContext *ac = w->ac;
+    if (!ac)
+        return;
+    w->ac = NULL;
+    ev_timer_stop(w->loop, &w->redis_timeout);
+    atomic_store(&w->redis_ok, false);
+    redisAsyncFree(ac);
+}
+
+static void on_ac_connect(const redisAsyncContext *ac, int status)
+{
+    struct vigil_worker *w = ac->data;
+    if (status == REDIS_OK) {
+        atomic_store(&w->redis_ok, true);
+        return;
     }
-    if (!redis_connect(w))
-        return -1;
-    struct vigil_flush_result res = {0};
-    if (vigil_counter_store_flush(w->store, w->redis, b, &res) < 0) {
+    vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
+                 "worker %u: redis unreachable: %s", w->c.id,
+                 ac->errstr ? ac->errstr : "connect failed");
+    /* hiredis frees it when this returns. */
+    if (w->ac == ac)
+        w->ac = NULL;
+    atomic_store(&w->redis_ok, false);
+}
+
+static void on_ac_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    struct vigil_worker *w = ac->data;
+    if (w->ac == ac) {
+        w->ac = NULL;
+        ev_timer_stop(w->loop, &w->redis_timeout);
+    }
+    atomic_store(&w->redis_ok, false);
+}
+
+/* Replies to AUTH, SELECT and SCRIPT LOAD, sent ahead of batches. */
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *what)
+{
+    struct vigil_worker *w = ac->data;
+    const redisReply *r = reply;
+    if (!r || w->ac != ac)
+        return; /* the connection is going; the batch's reply says so */
+    bool ok = r->type != REDIS_REPLY_ERROR;
+    if (ok && strcmp(what, "SCRIPT LOAD") == 0)
+        ok = vigil_counter_store_parse_load(w->store, r) == 0;
+    if (!ok) {
+        vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN, "worker %u: redis %s: %s",
+                     w->c.id, (const char *)what,
+                     r->type == REDIS_REPLY_ERROR
+                         ? r->str
+                         : vigil_counter_store_error(w->store));
+        ac_drop(w);
+    }
+}
+
+static bool ac_send(struct vigil_worker *w, redisCallbackFn *fn, void *priv,
+                    const struct vigil_counter_store_cmd *cmd)
+{
+    return redisAsyncCommandArgv(w->ac, fn, priv, cmd->argc, cmd->argv,
+                                 cmd->argvlen) == REDIS_OK;
+}
+
+static bool ac_send_load(struct vigil_worker *w)
+{
+    struct vigil_counter_store_cmd cmd;
+    return vigil_counter_store_build_load(w->store, &cmd) == 0 &&
+           ac_send(w, on_setup_reply, "SCRIPT LOAD", &cmd);
+}
+
+/* Opens the async connection: AUTH, SELECT and SCRIPT LOAD are queued
+ * at once, ahead of any batch. False when it cannot even start. */
+static bool ac_connect(struct vigil_worker *w)
+{
+    if (w->ac)
+        return true;
+    const struct vigil_config_redis *r = &w->c.cfg->redis;
+    redisAsyncContext *ac = r->transport == VIGIL_REDIS_UNIX
+                                ? redisAsyncConnectUnix(r->socket_path)
+                                : redisAsyncConnect(r->host, r->port);
+    if (!ac || ac->err) {
         vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
-                     "worker %u: batch of %zu messages not written: %s",
-                     w->c.id, w->in_batch, vigil_counter_store_error(w->store));
-        atomic_fetch_add_explicit(&w->c.source_stats->flush_errors, 1,
-                                  memory_order_relaxed);
-        vigil_flush_result_fini(&res);
-        redis_drop(w);
-        return -1;
+                     "worker %u: redis unreachable: %s", w->c.id,
+                     ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        return false;
     }
+    ac->data = w;
+    if (redisLibevAttach(w->loop, ac) != REDIS_OK ||
+        redisAsyncSetConnectCallback(ac, on_ac_connect) != REDIS_OK ||
+        redisAsyncSetDisconnectCallback(ac, on_ac_disconnect) != REDIS_OK) {
+        redisAsyncFree(ac);
+        return false;
+    }
+    w->ac = ac;
+    bool ok = true;
+    if (r->password) {
+        const char *auth[] = {"AUTH", r->username ? r->username : r->password,
+                              r->password};
+        ok = redisAsyncCommandArgv(ac, on_setup_reply, "AUTH",
+                                   r->username ? 3 : 2, auth, NULL) == REDIS_OK;
+    }
+    if (ok && r->db != 0) {
+        char db[16];
+        snprintf(db, sizeof(db), "%d", r->db);
+        const char *select[] = {"SELECT", db};
+        ok = redisAsyncCommandArgv(ac, on_setup_reply, "SELECT", 2, select,
+                                   NULL) == REDIS_OK;
+    }
+    if (ok)
+        ok = ac_send_load(w);
+    if (!ok) {
+        ac_drop(w);
+        return false;
+    }
+    return true;
+}
+
+/* Writes what hiredis holds for the socket now, without blocking (the
+ * loop's write watcher does the rest). Not from a hiredis callback. */
+static void ac_push(struct vigil_worker *w)
+{
+    if (w->ac && sdslen(w->ac->c.obuf) > 0)
+        redisAsyncHandleWrite(w->ac);
+}
+
+static void arm_redis_timeout(struct vigil_worker *w)
+{
+    const struct vigil_config_redis *r = &w->c.cfg->redis;
+    double s = (double)r->command_timeout_ms / 1000.0;
+    if (w->ac && !(w->ac->c.flags & REDIS_CONNECTED))
+        s += (double)r->connect_timeout_ms / 1000.0;
+    ev_timer_stop(w->loop, &w->redis_timeout);
+    ev_timer_set(&w->redis_timeout, s, 0.);
+    ev_timer_start(w->loop, &w->redis_timeout);
+}
+
+static void on_batch_reply(redisAsyncContext *ac, void *reply, void *gen);
+
+/* Sends the batch in flight (spare.batch). False when it could not be
+ * queued; the caller fails it. */
+static bool send_inflight(struct vigil_worker *w)
+{
+    struct vigil_counter_store_cmd cmd;
+    if (!ac_connect(w) ||
+        vigil_counter_store_build(w->store, w->spare.batch, &cmd) < 0)
+        return false;
+    w->gen++;
+    if (!ac_send(w, on_batch_reply, (void *)w->gen, &cmd)) {
+        ac_drop(w);
+        return false;
+    }
+    w->inflight = INFLIGHT_SENT;
     atomic_fetch_add_explicit(&w->c.source_stats->redis_commands, 1,
                               memory_order_relaxed);
-    if (res.accepted) {
+    arm_redis_timeout(w);
+    return true;
+}
+
+/* The batch in flight was not written: keep it, pause, retry later. */
+static void inflight_failed(struct vigil_worker *w, const char *why)
+{
+    w->inflight = INFLIGHT_FAILED;
+    w->gen++; /* whatever else arrives for it is stale */
+    vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
+                 "worker %u: batch of %zu messages not written: %s", w->c.id,
+                 w->inflight_n, why);
+    atomic_fetch_add_explicit(&w->c.source_stats->flush_errors, 1,
+                              memory_order_relaxed);
+    ac_drop(w);
+    if (!w->in_sync)
+        block_on_redis(w);
+}
+
+/* Swaps the full current batch in flight and sends it. */
+static void start_flush(struct vigil_worker *w)
+{
+    struct vigil_batch *b = w->pipeline.batch;
+    w->pipeline.batch = w->spare.batch;
+    w->spare.batch = b;
+    vigil_batch_reset(w->pipeline.batch, now_ms());
+    w->inflight_n = w->in_batch;
+    w->in_batch = 0;
+    w->noscript = 0;
+    /* The next batch of each partition begins where this one ends. */
+    for (size_t i = 0; i < vigil_batch_n_partitions(b); i++) {
+        const struct vigil_batch_partition *bp = vigil_batch_partition_at(b, i);
+        struct part *p = find_part(w, bp->topic, bp->partition);
+        if (p)
+            p->resume = bp->next;
+    }
+    if (!send_inflight(w)) {
+        inflight_failed(w, w->ac ? vigil_counter_store_error(w->store)
+                                 : "no connection");
+        return;
+    }
+    ac_push(w);
+}
+
+static void add_seek(rd_kafka_topic_partition_list_t *l, struct part *p,
+                     int64_t offset)
+{
+    p->resume = offset;
+    p->position = offset == VIGIL_OFFSET_UNSET ? 0 : offset;
+    int64_t to =
+        offset == VIGIL_OFFSET_UNSET ? RD_KAFKA_OFFSET_BEGINNING : offset;
+    rd_kafka_topic_partition_t *e =
+        rd_kafka_topic_partition_list_find(l, p->topic, p->partition);
+    if (!e)
+        e = rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    e->offset = to;
+}
+
+/* The batch in flight was fenced off: seek back, drop the current batch. */
+static void inflight_rejected(struct vigil_worker *w)
+{
+    atomic_fetch_add_explicit(&w->c.source_stats->batches_rejected, 1,
+                              memory_order_relaxed);
+    vigil_info("worker %u: batch fenced off, seeking back to the "
+               "stored offsets",
+               w->c.id);
+    struct vigil_batch *cur = w->pipeline.batch;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    /* The current batch was built on the rejected one: re-read it. */
+    for (size_t i = 0; i < vigil_batch_n_partitions(cur); i++) {
+        const struct vigil_batch_partition *bp =
+            vigil_batch_partition_at(cur, i);
+        struct part *p = find_part(w, bp->topic, bp->partition);
+        if (p)
+            add_seek(l, p, bp->expected);
+    }
+    for (size_t i = 0; i < w->res.n_stored; i++) {
+        const struct vigil_stored_offset *so = &w->res.stored[i];
+        struct part *p = find_part(w, so->topic, so->partition);
+        if (p)
+            add_seek(l, p, so->stored);
+    }
+    if (l->cnt)
+        seek_to(w, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    vigil_batch_reset(cur, now_ms());
+    w->in_batch = 0;
+}
+
+/* A rejection whose stored offsets are all this batch's next offsets:
+ * an earlier attempt of the same batch had landed. */
+static bool inflight_had_landed(const struct vigil_worker *w)
+{
+    if (w->res.n_stored == 0)
+        return false;
+    for (size_t i = 0; i < w->res.n_stored; i++) {
+        const struct vigil_batch_partition *bp =
+            vigil_batch_partition_at(w->spare.batch, i);
+        if (w->res.stored[i].stored != bp->next)
+            return false;
+    }
+    return true;
+}
+
+static void on_batch_reply(redisAsyncContext *ac, void *reply, void *gen)
+{
+    struct vigil_worker *w = ac->data;
+    if ((uintptr_t)gen != w->gen || w->inflight != INFLIGHT_SENT)
+        return; /* stale: a batch given up on revocation or shutdown */
+    ev_timer_stop(w->loop, &w->redis_timeout);
+    struct vigil_batch *b = w->spare.batch;
+    int rc = vigil_counter_store_parse_reply(w->store, b, reply, &w->res);
+    if (rc == VIGIL_COUNTER_STORE_NOSCRIPT && w->noscript++ == 0 &&
+        w->ac == ac) {
+        /* Same connection, in this order: the load runs first. */
+        if (ac_send_load(w) && send_inflight(w))
+            return;
+        rc = -1;
+    }
+    if (rc != 0) {
+        inflight_failed(
+            w, reply ? vigil_counter_store_error(w->store)
+                     : (ac->errstr[0] ? ac->errstr : "connection lost"));
+        return;
+    }
+    if (w->res.accepted || inflight_had_landed(w)) {
         atomic_fetch_add_explicit(&w->c.source_stats->batches_accepted, 1,
                                   memory_order_relaxed);
-        if (res.failed_ops)
+        if (w->res.failed_ops)
             vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
                          "worker %u: redis refused %" PRId64
                          " counter updates: %s",
-                         w->c.id, res.failed_ops, res.first_error);
-        for (size_t i = 0; i < vigil_batch_n_partitions(b); i++) {
-            const struct vigil_batch_partition *bp =
-                vigil_batch_partition_at(b, i);
-            struct part *p = find_part(w, bp->topic, bp->partition);
-            if (p)
-                p->resume = bp->next;
-        }
+                         w->c.id, w->res.failed_ops, w->res.first_error);
         commit_to_kafka(w, b);
     } else {
-        /* Another member wrote first: re-read from where it stopped. */
-        atomic_fetch_add_explicit(&w->c.source_stats->batches_rejected, 1,
-                                  memory_order_relaxed);
-        vigil_info("worker %u: batch fenced off, seeking back to the "
-                   "stored offsets",
-                   w->c.id);
-        rd_kafka_topic_partition_list_t *l =
-            rd_kafka_topic_partition_list_new((int)res.n_stored);
-        for (size_t i = 0; i < res.n_stored; i++) {
-            const struct vigil_stored_offset *so = &res.stored[i];
-            struct part *p = find_part(w, so->topic, so->partition);
-            if (!p)
-                continue;
-            p->resume = so->stored;
-            p->position = so->stored == VIGIL_OFFSET_UNSET ? 0 : so->stored;
-            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)
-                ->offset = so->stored == VIGIL_OFFSET_UNSET
-                               ? RD_KAFKA_OFFSET_BEGINNING
-                               : so->stored;
-        }
-        seek_to(w, l);
-        rd_kafka_topic_partition_list_destroy(l);
-        vigil_flush_result_fini(&res);
-        vigil_batch_reset(b, now_ms());
-        w->in_batch = 0;
-        return 0;
+        inflight_rejected(w);
     }
-    vigil_flush_result_fini(&res);
     vigil_batch_reset(b, now_ms());
+    w->inflight = INFLIGHT_NONE;
+    w->inflight_n = 0;
+    /* Consuming goes on from the loop, not from inside hiredis. */
+    if (!w->in_sync)
+        ev_idle_start(w->loop, &w->resume);
+}
+
+/* Reads the connection until the batch in flight is answered, or until
+ * deadline (mono_s), when the connection is given up. */
+static void wait_inflight(struct vigil_worker *w, double deadline)
+{
+    while (w->inflight == INFLIGHT_SENT && w->ac) {
+        redisContext *c = &w->ac->c;
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        if (!(c->flags & REDIS_CONNECTED) || sdslen(c->obuf) > 0)
+            pfd.events |= POLLOUT;
+        double left = deadline - mono_s();
+        if (left <= 0) {
+            vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
+                         "worker %u: no reply from redis in time", w->c.id);
+            ac_drop(w);
+            break;
+        }
+        int n = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (n < 0 && errno != EINTR) {
+            ac_drop(w);
+            break;
+        }
+        if (n > 0 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
+            redisAsyncHandleWrite(w->ac);
+        if (n > 0 && w->ac && (pfd.revents & (POLLIN | POLLERR | POLLHUP)))
+            redisAsyncHandleRead(w->ac);
+    }
+    if (w->inflight == INFLIGHT_SENT)
+        inflight_failed(w, "connection lost");
+}
+
+static double redis_wait_s(const struct vigil_worker *w)
+{
+    const struct vigil_config_redis *r = &w->c.cfg->redis;
+    return (double)(r->connect_timeout_ms + r->command_timeout_ms) / 1000.0;
+}
+
+/*
+ * Synchronously writes the batch in flight, then the current batch,
+ * before deadline (mono_s). Returns 0 when both are done with (accepted,
+ * or rejected and re-sought), -1 when Redis failed (what is left is kept;
+ * the caller blocks or gives it up). One attempt per batch.
+ */
+static int settle(struct vigil_worker *w, double deadline)
+{
+    bool was = w->in_sync;
+    w->in_sync = true;
+    int rc = 0;
+    for (;;) {
+        if (w->inflight == INFLIGHT_NONE) {
+            if (w->in_batch == 0 &&
+                vigil_batch_n_partitions(w->pipeline.batch) == 0)
+                break;
+            start_flush(w);
+        } else if (w->inflight == INFLIGHT_FAILED) {
+            w->noscript = 0;
+            if (!send_inflight(w))
+                inflight_failed(w, "no connection");
+        }
+        if (w->inflight == INFLIGHT_SENT) {
+            double d = mono_s() + redis_wait_s(w);
+            wait_inflight(w, d < deadline ? d : deadline);
+        }
+        if (w->inflight == INFLIGHT_FAILED) {
+            rc = -1;
+            break;
+        }
+    }
+    w->in_sync = was;
+    return rc;
+}
+
+/* Forgets both batches (revoked partitions: the next owner re-reads). */
+static void give_up_batches(struct vigil_worker *w)
+{
+    w->gen++;
+    w->inflight = INFLIGHT_NONE;
+    w->inflight_n = 0;
+    vigil_batch_reset(w->spare.batch, now_ms());
+    vigil_batch_reset(w->pipeline.batch, now_ms());
     w->in_batch = 0;
-    return 0;
+}
+
+static void on_redis_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vigil_worker *w = t->data;
+    vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
+                 "worker %u: no reply from redis in time", w->c.id);
+    ac_drop(w); /* the pending reply callback fails the batch */
+    if (w->inflight == INFLIGHT_SENT)
+        inflight_failed(w, "no reply in time");
 }
 
 static void dead_letter(struct vigil_worker *w, const rd_kafka_message_t *m,
@@ -372,26 +782,45 @@ static void block_on_redis(struct vigil_worker *w)
     ev_timer_start(w->loop, &w->retry);
 }
 
-/* Consumes what the queue holds and flushes full or final batches. */
+/*
+ * Consumes what the queue holds into the current batch; a full batch (or
+ * the last one when the queue runs dry) is sent when nothing is in
+ * flight, else consuming waits for the reply (on_resume).
+ */
 static void drain(struct vigil_worker *w)
 {
     rd_kafka_message_t *msgs[CONSUME_CHUNK];
     size_t limit = w->c.cfg->kafka.batch_events;
+    w->waiting_redis = false;
     while (!w->blocked) {
+        if (w->in_batch >= limit) {
+            if (w->inflight != INFLIGHT_NONE) {
+                w->waiting_redis = true;
+                return;
+            }
+            start_flush(w);
+            continue;
+        }
         ssize_t n =
             rd_kafka_consume_batch_queue(w->queue, 0, msgs, CONSUME_CHUNK);
         for (ssize_t i = 0; i < n; i++) {
             handle_message(w, msgs[i]);
             rd_kafka_message_destroy(msgs[i]);
         }
-        if (w->in_batch >= limit || (n <= 0 && w->in_batch > 0)) {
-            if (flush(w) < 0) {
-                block_on_redis(w);
-                return;
-            }
+        if (n > 0) {
+            w->last_msg = mono_s();
+            if (w->first_msg == 0)
+                w->first_msg = w->last_msg;
+            w->idle_kafka_at = w->idle_kafka;
+            w->idle_redis_at = w->idle_redis;
         }
-        if (n <= 0)
+        /* A large EVALSHA may not have fit in the socket at once. */
+        ac_push(w);
+        if (n <= 0) {
+            if (w->in_batch > 0 && w->inflight == INFLIGHT_NONE && !w->blocked)
+                start_flush(w);
             return;
+        }
     }
 }
 
@@ -407,33 +836,49 @@ static void on_kafka_io(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 /*
- * Moves to a reloaded rule set at a batch boundary: the batch built with
- * the old rules is written first, so that no message is lost or counted
- * twice across the swap. Retried from the tick while Redis is down.
+ * Moves to a reloaded rule set at a batch boundary: the batches built
+ * with the old rules are written first, so that no message is lost or
+ * counted twice across the swap. Retried from the tick while Redis is
+ * down.
  */
 static void try_swap(struct vigil_worker *w)
 {
     if (!atomic_load(&w->next_set) || w->blocked)
         return;
-    if (w->in_batch && flush(w) < 0) {
+    if (settle(w, mono_s() + 2 * redis_wait_s(w)) < 0) {
         block_on_redis(w);
         return;
     }
     struct vigil_rule_set *set = atomic_exchange(&w->next_set, NULL);
     if (!set)
         return;
-    struct vigil_pipeline fresh;
+    struct vigil_pipeline fresh, spare;
     const char *why = NULL;
     if (vigil_pipeline_init(&fresh, set, &w->popts, w->c.pipeline_stats, &why) <
         0) {
         vigil_error("worker %u: reloaded rules not applied: %s", w->c.id, why);
+    } else if (vigil_pipeline_init(&spare, set, &w->popts, w->c.pipeline_stats,
+                                   &why) < 0) {
+        vigil_pipeline_fini(&fresh);
+        vigil_error("worker %u: reloaded rules not applied: %s", w->c.id, why);
     } else {
         vigil_pipeline_fini(&w->pipeline);
+        vigil_pipeline_fini(&w->spare);
         w->pipeline = fresh;
+        w->spare = spare;
         vigil_info("worker %u: now matching with %zu rules", w->c.id,
                    vigil_rule_set_size(set));
     }
     vigil_rule_set_unref(set);
+}
+
+static void on_resume(struct ev_loop *loop, ev_idle *i, int revents)
+{
+    (void)revents;
+    ev_idle_stop(loop, i);
+    struct vigil_worker *w = i->data;
+    drain(w);
+    try_swap(w);
 }
 
 static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
@@ -454,7 +899,8 @@ static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     struct vigil_worker *w = t->data;
-    if (!sync_offsets(w, true) || flush(w) < 0) {
+    if (!sync_offsets(w, true) ||
+        settle(w, mono_s() + 2 * redis_wait_s(w)) < 0) {
         block_on_redis(w);
         return;
     }
@@ -475,13 +921,34 @@ static void on_stop(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)revents;
     struct vigil_worker *w = a->data;
-    if (!w->blocked)
-        drain(w);
-    if (w->in_batch && flush(w) < 0)
-        vigil_warn("worker %u: final batch of %zu messages not written; "
+    /* Stop fetching; write what was read (the in-flight batch first). */
+    size_t n = w->inflight_n + w->in_batch;
+    if (settle(w, mono_s() + STOP_BUDGET_S) < 0)
+        vigil_warn("worker %u: final batches of %zu messages not written; "
                    "they will be read again",
-                   w->c.id, w->in_batch);
+                   w->c.id, n);
+    give_up_batches(w); /* the revocation on close has nothing left */
     ev_break(loop, EVBREAK_ALL);
+}
+
+/* libev calls these around its blocking poll: the worker's idle time. */
+static void on_loop_release(struct ev_loop *loop)
+{
+    struct vigil_worker *w = ev_userdata(loop);
+    w->idle_from = w->first_msg > 0 ? mono_s() : 0;
+}
+
+static void on_loop_acquire(struct ev_loop *loop)
+{
+    struct vigil_worker *w = ev_userdata(loop);
+    if (w->idle_from > 0) {
+        double d = mono_s() - w->idle_from;
+        if (w->waiting_redis)
+            w->idle_redis += d;
+        else
+            w->idle_kafka += d;
+    }
+    w->idle_from = 0;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -520,14 +987,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             set_paused(w, true);
         return;
     }
-    /* Revoked: write what we have while the partitions are still ours;
-     * if Redis is down the next owner reads the messages again. */
-    if (w->in_batch && flush(w) < 0)
-        vigil_warn("worker %u: batch dropped on revocation; the next owner "
-                   "reads it again",
+    /* Revoked: write what we have (the batch in flight first) while the
+     * partitions are still ours; if Redis is down the next owner reads
+     * the messages again. */
+    if (settle(w, mono_s() + 2 * redis_wait_s(w)) < 0)
+        vigil_warn("worker %u: batches dropped on revocation; the next owner "
+                   "reads them again",
                    w->c.id);
-    vigil_batch_reset(w->pipeline.batch, now_ms());
-    w->in_batch = 0;
+    give_up_batches(w);
     vigil_info("worker %u: partitions revoked", w->c.id);
     rd_kafka_assign(rk, NULL);
     clear_parts(w);
@@ -647,6 +1114,13 @@ static void *worker_main(void *arg)
     rd_kafka_consumer_close(w->rk);
     if (w->dlq)
         rd_kafka_flush(w->dlq, 5000);
+    ac_drop(w);
+    if (w->last_msg > w->first_msg)
+        vigil_info("worker %u: idle %.3f s waiting for Kafka and %.3f s "
+                   "waiting for Redis in the %.3f s from its first message "
+                   "to its last",
+                   w->c.id, w->idle_kafka_at, w->idle_redis_at,
+                   w->last_msg - w->first_msg);
     return NULL;
 }
 
@@ -680,10 +1154,15 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
         vigil_error("worker %u: %s", c->id, why);
         goto err_free;
     }
+    if (vigil_pipeline_init(&w->spare, c->set, &w->popts, c->pipeline_stats,
+                            &why) < 0) {
+        vigil_error("worker %u: %s", c->id, why);
+        goto err_fini_pipeline;
+    }
     struct vigil_counter_store_config sc = {cfg->redis.ns, cfg->kafka.group};
     w->store = vigil_counter_store_create(&sc);
     if (!w->store)
-        goto err_fini_pipeline;
+        goto err_fini_spare;
     if (pipe2(w->pipe_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
         vigil_error("worker %u: pipe: %s", c->id, strerror(errno));
         goto err_free_store;
@@ -697,10 +1176,14 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
     ev_io_init(&w->kafka_io, on_kafka_io, w->pipe_fd[0], EV_READ);
     ev_timer_init(&w->tick, on_tick, TICK_S, TICK_S);
     ev_timer_init(&w->retry, on_retry, BACKOFF_MIN_S, 0.);
+    ev_timer_init(&w->redis_timeout, on_redis_timeout, 1., 0.);
+    ev_idle_init(&w->resume, on_resume);
     ev_async_init(&w->stop, on_stop);
     ev_async_init(&w->swap, on_swap);
     w->kafka_io.data = w->tick.data = w->retry.data = w->stop.data =
-        w->swap.data = w;
+        w->swap.data = w->redis_timeout.data = w->resume.data = w;
+    ev_set_userdata(w->loop, w);
+    ev_set_loop_release_cb(w->loop, on_loop_release, on_loop_acquire);
     ev_io_start(w->loop, &w->kafka_io);
     ev_timer_start(w->loop, &w->tick);
     ev_async_start(w->loop, &w->stop);
@@ -720,6 +1203,8 @@ err_close_pipe:
     close(w->pipe_fd[1]);
 err_free_store:
     vigil_counter_store_destroy(w->store);
+err_fini_spare:
+    vigil_pipeline_fini(&w->spare);
 err_fini_pipeline:
     vigil_pipeline_fini(&w->pipeline);
 err_free:
@@ -754,11 +1239,15 @@ void vigil_worker_destroy(struct vigil_worker *w)
     rd_kafka_destroy(w->rk);
     if (w->dlq)
         rd_kafka_destroy(w->dlq);
+    give_up_batches(w);
+    ac_drop(w);
     ev_loop_destroy(w->loop);
     close(w->pipe_fd[0]);
     close(w->pipe_fd[1]);
     redis_drop(w);
     vigil_counter_store_destroy(w->store);
+    vigil_flush_result_fini(&w->res);
+    vigil_pipeline_fini(&w->spare);
     vigil_pipeline_fini(&w->pipeline);
     struct vigil_rule_set *pending = atomic_exchange(&w->next_set, NULL);
     if (pending)
