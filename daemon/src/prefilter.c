@@ -260,14 +260,19 @@ static int read_escape(const char *p, size_t len, size_t *i, const char **lit,
 
 /* Where group p[i] == '(' ... p[end - 1] == ')' keeps its body, or 0 when
  * the group is one whose body need not be in the subject as written
- * (lookarounds, inline options, conditionals, comments, callouts). */
-static size_t group_body(const char *p, size_t i, size_t end)
+ * (lookarounds, inline options other than a caseless group, conditionals,
+ * comments, callouts). *ci is set for (?i:...). */
+static size_t group_body(const char *p, size_t i, size_t end, bool *ci)
 {
     if (p[i + 1] != '?')
         return i + 1; /* a plain capturing group */
     const char *g = p + i + 2;
     if (*g == ':' || *g == '>' || *g == '|')
         return i + 3;
+    if (*g == 'i' && g[1] == ':') {
+        *ci = true;
+        return i + 4;
+    }
     if ((*g == '<' && g[1] != '=' && g[1] != '!') || *g == '\'' ||
         (*g == 'P' && g[1] == '<')) {
         char close = *g == '\'' ? '\'' : '>';
@@ -289,23 +294,53 @@ static bool litset_better(const struct litset *a, const struct litset *b)
     return a->min > b->min || (a->min == b->min && a->n < b->n);
 }
 
+/* Every set an alternative requires, when the caller collects them. */
+struct choices {
+    struct litset *v;
+    size_t n, max;
+};
+
+static void note_choice(struct choices *c, const struct litset *s)
+{
+    if (c && s->n > 0 && s->min >= VIGIL_PREFILTER_MIN_LITERAL && c->n < c->max)
+        c->v[c->n++] = *s;
+}
+
+/* True when a caseless run can stand for what PCRE2 matches: ASCII only
+ * (the case variants of other characters are not spelled out here). */
+static bool ascii_only(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] >= 0x80)
+            return false;
+    return true;
+}
+
 /* Takes the run buf[run..end) as best when it is better. */
-static void consider_run(char *buf, size_t run, size_t end, struct litset *best)
+static void consider_run(char *buf, size_t run, size_t end, bool ci,
+                         struct litset *best, struct choices *all)
 {
     struct litset r = {.n = 1, .min = end - run};
-    r.v[0] = (struct vigil_prefilter_literal){buf + run, end - run};
-    if (r.min > 0 && (best->n == 0 || litset_better(&r, best)))
+    r.v[0] = (struct vigil_prefilter_literal){buf + run, end - run, ci};
+    if (r.min == 0 || (ci && !ascii_only(buf + run, end - run)))
+        return;
+    note_choice(all, &r);
+    if (best->n == 0 || litset_better(&r, best))
         *best = r;
 }
 
 /*
  * The literals of p[0..len), appended to buf at *o; depth bounds the
- * groups followed. Returns 0 and *out (with out->n == 0 when some
- * alternative has none of VIGIL_PREFILTER_MIN_LITERAL bytes), or -1 when
- * the pattern uses something this reading does not follow.
+ * groups followed, ci says the text is matched caselessly. Returns 0 and
+ * *out (with out->n == 0 when some alternative has none of
+ * VIGIL_PREFILTER_MIN_LITERAL bytes), or -1 when the pattern uses
+ * something this reading does not follow. With all, every set the
+ * pattern requires is also noted there when it has a single alternative
+ * (else all->n is 0).
  */
 static int literals_of(const char *p, size_t len, char *buf, size_t *o,
-                       int depth, struct litset *out)
+                       int depth, bool ci, struct litset *out,
+                       struct choices *all)
 {
     out->n = 0;
     out->min = SIZE_MAX;
@@ -315,7 +350,9 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
     for (;;) {
         bool end_alt = i >= len || p[i] == '|';
         if (end_alt) {
-            consider_run(buf, run, *o, &best);
+            consider_run(buf, run, *o, ci, &best, all);
+            if (all && i < len)
+                all->n = 0, all = NULL; /* several alternatives */
             if (best.min < VIGIL_PREFILTER_MIN_LITERAL ||
                 out->n + best.n > VIGIL_PREFILTER_MAX_LITERALS) {
                 out->n = 0;
@@ -361,14 +398,15 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
             size_t end = skip_group(p, len, i);
             if (!end)
                 return -1;
-            size_t body = depth > 0 ? group_body(p, i, end) : 0;
+            bool group_ci = ci;
+            size_t body = depth > 0 ? group_body(p, i, end, &group_ci) : 0;
             size_t q_at = end;
             /* The run ends here, before the group's literals follow it
              * in buf. */
-            consider_run(buf, run, *o, &best);
+            consider_run(buf, run, *o, ci, &best, all);
             if (body && read_quant(p, len, &q_at) != Q_OPTIONAL &&
                 literals_of(p + body, end - 1 - body, buf, o, depth - 1,
-                            &group) < 0)
+                            group_ci, &group, NULL) < 0)
                 return -1;
             run = *o;
             i = end;
@@ -393,7 +431,8 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
         if (!lit || q != Q_NONE) {
             /* The run ends: a non-literal atom, or a repeated or optional
              * character (what follows need not be adjacent). */
-            consider_run(buf, run, *o, &best);
+            consider_run(buf, run, *o, ci, &best, all);
+            note_choice(all, &group);
             if (group.n > 0 && (best.n == 0 || litset_better(&group, &best)))
                 best = group;
             run = *o;
@@ -410,7 +449,7 @@ size_t vigil_prefilter_literals(const char *p, size_t len, char *buf,
         return 0;
     size_t o = 0;
     struct litset set;
-    if (literals_of(p, len, buf, &o, 4, &set) < 0 || set.n > max)
+    if (literals_of(p, len, buf, &o, 4, false, &set, NULL) < 0 || set.n > max)
         return 0;
     memcpy(lits, set.v, set.n * sizeof(*lits));
     return set.n;
@@ -480,9 +519,23 @@ static const unsigned BASE_FLAGS = HS_FLAG_PREFILTER | HS_FLAG_UTF8;
  * bytes escaped, the rest (letters, digits, UTF-8) as is. NULL when out of
  * memory; free() it.
  */
+/* Writes [cC] + more + ']' at e; returns its length (at most 14). */
+static size_t write_class(char *e, char lower, const char *more)
+{
+    size_t o = 0;
+    e[o++] = '[';
+    e[o++] = lower;
+    e[o++] = (char)(lower - 0x20);
+    size_t m = strlen(more);
+    memcpy(e + o, more, m);
+    o += m;
+    e[o++] = ']';
+    return o;
+}
+
 static char *literal_expression(const struct vigil_prefilter_literal *l)
 {
-    char *e = malloc(4 * l->len + 1);
+    char *e = malloc(14 * l->len + 1);
     if (!e)
         return NULL;
     size_t o = 0;
@@ -494,6 +547,13 @@ static char *literal_expression(const struct vigil_prefilter_literal *l)
             e[o++] = 'x';
             e[o++] = hex[c >> 4];
             e[o++] = hex[c & 15];
+        } else if (l->caseless && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
+            /* [kK\x{212A}]: PCRE2's caseless k and s also match the
+             * Kelvin sign and the long s. */
+            const char *more = (c | 0x20) == 'k'   ? "\\x{212A}"
+                               : (c | 0x20) == 's' ? "\\x{17F}"
+                                                   : "";
+            o += write_class(e + o, (char)(c | 0x20), more);
         } else {
             if (c < 0x80 && !is_alnum((char)c))
                 e[o++] = '\\';
@@ -553,15 +613,120 @@ static void exprs_fini(struct exprs *x)
     free(x->owned);
 }
 
+/* Most literal sets one rule may choose from. */
+#define MAX_CHOICES 16
+
+/* The literal sets a rule may be prefiltered with (one of them is
+ * enough: every match holds a member of each). */
+struct rule_choices {
+    char *buf; /* the literals' bytes */
+    struct litset v[MAX_CHOICES];
+    size_t n;
+    size_t pick; /* the one chosen */
+};
+
+/* Fills rc from rule r's pattern; rc->n == 0 when it has no literals.
+ * -1 when out of memory. */
+static int rule_choices(const struct vigil_rule *r, struct rule_choices *rc)
+{
+    size_t len;
+    const char *pat = vigil_regex_pattern(r->re, &len);
+    rc->n = 0;
+    rc->pick = 0;
+    rc->buf = malloc(len + 1);
+    if (!rc->buf)
+        return -1;
+    if (strlen(pat) != len)
+        return 0;
+    size_t o = 0;
+    struct litset best;
+    struct choices all = {rc->v, 0, MAX_CHOICES};
+    if (literals_of(pat, len, rc->buf, &o, 4, false, &best, &all) < 0 ||
+        best.n == 0) {
+        rc->n = 0;
+        return 0;
+    }
+    rc->n = all.n;
+    if (rc->n == 0) { /* several alternatives: one literal each */
+        rc->v[0] = best;
+        rc->n = 1;
+    }
+    return 0;
+}
+
+static bool ci_contains(const struct vigil_prefilter_literal *hay,
+                        const struct vigil_prefilter_literal *needle)
+{
+    if (needle->len > hay->len)
+        return false;
+    for (size_t i = 0; i + needle->len <= hay->len; i++) {
+        size_t k = 0;
+        while (k < needle->len) {
+            unsigned char a = (unsigned char)hay->ptr[i + k];
+            unsigned char b = (unsigned char)needle->ptr[k];
+            if (a != b && !(a < 0x80 && b < 0x80 && (a | 0x20) == (b | 0x20) &&
+                            (a | 0x20) >= 'a' && (a | 0x20) <= 'z'))
+                break;
+            k++;
+        }
+        if (k == needle->len)
+            return true;
+    }
+    return false;
+}
+
+/* How many other rules of the field require text holding a member of s
+ * (ignoring case, to be safe): events of those rules would all make this
+ * rule a candidate. */
+static size_t shared_by(const struct litset *s, const struct rule_choices *all,
+                        size_t n_rules, size_t self)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < n_rules; r++) {
+        if (r == self)
+            continue;
+        bool shared = false;
+        for (size_t c = 0; c < all[r].n && !shared; c++)
+            for (size_t k = 0; k < all[r].v[c].n && !shared; k++)
+                for (size_t m = 0; m < s->n && !shared; m++)
+                    shared = ci_contains(&all[r].v[c].v[k], &s->v[m]);
+        n += shared;
+    }
+    return n;
+}
+
 /*
- * Adds the expressions that prefilter rule r: its required literals when
- * it has some (exact, and far cheaper to scan for than the pattern in
- * prefilter mode, whose automata cost several times more per byte on the
- * shipped packs), else the pattern in prefilter mode. *why is set when
- * Vectorscan cannot take the pattern. -1 when out of memory.
+ * Picks each rule's literal set: the one the fewest sibling rules of the
+ * field share (a literal such as "kernel: " that every firewall line
+ * holds makes each firewall rule a candidate on every firewall line, and
+ * PCRE2 then fails most of them), then the longest.
+ */
+static void pick_choices(struct rule_choices *all, size_t n_rules)
+{
+    for (size_t r = 0; r < n_rules; r++) {
+        size_t best_share = SIZE_MAX;
+        for (size_t c = 0; c < all[r].n; c++) {
+            size_t sh = shared_by(&all[r].v[c], all, n_rules, r);
+            if (sh < best_share ||
+                (sh == best_share &&
+                 litset_better(&all[r].v[c], &all[r].v[all[r].pick]))) {
+                best_share = sh;
+                all[r].pick = c;
+            }
+        }
+    }
+}
+
+/*
+ * Adds the expressions that prefilter rule r: its chosen required
+ * literals when it has some (exact, and far cheaper to scan for than the
+ * pattern in prefilter mode, whose automata cost several times more per
+ * byte on the shipped packs), else the pattern in prefilter mode. *why is
+ * set when Vectorscan cannot take the pattern. -1 when out of memory.
  */
 static int add_rule(struct exprs *x, const struct vigil_rule *r,
-                    const char **why, hs_compile_error_t **err)
+                    const struct rule_choices *rc, const char **why,
+                    hs_compile_error_t **err)
 {
     size_t len;
     const char *pat = vigil_regex_pattern(r->re, &len);
@@ -569,25 +734,20 @@ static int add_rule(struct exprs *x, const struct vigil_rule *r,
         *why = "pattern contains a NUL byte";
         return 0;
     }
-    char *buf = malloc(len + 1);
-    if (!buf)
-        return -1;
-    struct vigil_prefilter_literal lits[MAX_LITERALS];
-    size_t n =
-        vigil_prefilter_literals(pat, len, buf, len + 1, lits, MAX_LITERALS);
-    int rc = 0;
-    /* x owns each e once exprs_add succeeded (x->owned). */
-    // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char *e = literal_expression(&lits[i]);
-        if (!e || exprs_add(x, e, HS_FLAG_UTF8, (unsigned)r->index, true) < 0) {
-            free(e);
-            rc = -1;
+    if (rc->n > 0) {
+        const struct litset *s = &rc->v[rc->pick];
+        /* x owns each e once exprs_add succeeded (x->owned). */
+        // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+        for (size_t i = 0; i < s->n; i++) {
+            char *e = literal_expression(&s->v[i]);
+            if (!e ||
+                exprs_add(x, e, HS_FLAG_UTF8, (unsigned)r->index, true) < 0) {
+                free(e);
+                return -1;
+            }
         }
+        return 0;
     }
-    free(buf);
-    if (n > 0 || rc < 0)
-        return rc;
 
     hs_expr_info_t *info = NULL;
     unsigned fl = BASE_FLAGS;
@@ -624,14 +784,19 @@ static int build_field(struct vigil_rule_set *set, size_t fi,
     const struct vigil_rule_field *f = &set->fields[fi];
     struct exprs x = {0};
     int rc = -1;
+    struct rule_choices *choices = calloc(f->n_rules, sizeof(*choices));
     out->unfiltered = calloc(f->n_rules, sizeof(*out->unfiltered));
-    if (!out->unfiltered)
+    if (!out->unfiltered || !choices)
         goto out_free;
+    for (size_t i = 0; i < f->n_rules; i++)
+        if (rule_choices(set->rules[f->rules[i]], &choices[i]) < 0)
+            goto out_free;
+    pick_choices(choices, f->n_rules);
 
     for (size_t i = 0; i < f->n_rules; i++) {
         const char *why = NULL;
         hs_compile_error_t *err = NULL;
-        int a = add_rule(&x, set->rules[f->rules[i]], &why, &err);
+        int a = add_rule(&x, set->rules[f->rules[i]], &choices[i], &why, &err);
         if (a == 0 && why)
             a = add_unfiltered(set, out, (unsigned)f->rules[i], why);
         hs_free_compile_error(err);
@@ -672,6 +837,9 @@ static int build_field(struct vigil_rule_set *set, size_t fi,
     rc = 0;
 
 out_free:
+    for (size_t i = 0; choices && i < f->n_rules; i++)
+        free(choices[i].buf);
+    free(choices);
     exprs_fini(&x);
     return rc;
 }

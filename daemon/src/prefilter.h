@@ -23,10 +23,13 @@
 struct vigil_rule_set;
 struct vigil_prefilter;
 
-/* A literal of vigil_prefilter_literals(): bytes, not NUL-terminated. */
+/* A literal of vigil_prefilter_literals(): bytes, not NUL-terminated;
+ * caseless when it came from a (?i:...) group (ASCII only then: PCRE2 may
+ * also match its letters' other cases, K and S included). */
 struct vigil_prefilter_literal {
     const char *ptr;
     size_t len;
+    bool caseless;
 };
 struct vigil_prefilter_scratch;
 
@@ -71,7 +74,8 @@ void vigil_prefilter_scan(const struct vigil_prefilter *pf,
  * runs of plain characters it must match and the literal sets of the
  * groups it must match (read the same way, a few levels deep), the one
  * whose shortest member is longest; each member at least
- * VIGIL_PREFILTER_MIN_LITERAL bytes. The bytes are written to buf (cap >=
+ * VIGIL_PREFILTER_MIN_LITERAL bytes. (?i:...) groups give caseless
+ * literals. The bytes are written to buf (cap >=
  * len) and lits point into it. Returns n (1..max), or 0 when some
  * alternative has no such literal, more than max are needed, or the
  * pattern uses a construct this reading does not follow (inline options,
@@ -79,7 +83,7 @@ void vigil_prefilter_scan(const struct vigil_prefilter *pf,
  * own prefilter mode. Pure; any thread.
  */
 #define VIGIL_PREFILTER_MIN_LITERAL 4
-#define VIGIL_PREFILTER_MAX_LITERALS 8
+#define VIGIL_PREFILTER_MAX_LITERALS 16
 size_t vigil_prefilter_literals(const char *pattern, size_t len, char *buf,
                                 size_t cap,
                                 struct vigil_prefilter_literal *lits,
