@@ -3,7 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
+#include "event.h"
+#include "matcher.h"
 #include "prefilter.h"
+#include "rule_set.h"
 
 Test(prefilter, validates_utf8_strictly)
 {
@@ -41,7 +45,8 @@ static char *literals(const char *pattern)
     static char out[512];
     size_t o = 0;
     for (size_t i = 0; i < n; i++)
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s", i ? "|" : "",
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s%.*s",
+                              i ? "|" : "", lits[i].caseless ? "(?i)" : "",
                               (int)lits[i].len, lits[i].ptr);
     out[o] = '\0';
     free(buf);
@@ -94,7 +99,98 @@ Test(prefilter, gives_up_where_the_subject_may_differ_from_the_pattern)
     cr_assert_str_eq(literals("abcd{x"), "");
     cr_assert_str_eq(literals("(?#a(b)abcdef"), "");
     /* Groups whose body is not in the subject as written stay opaque. */
-    cr_assert_str_eq(literals("abcd(?i:efghijkl)"), "abcd");
+    cr_assert_str_eq(literals("abcd(?-i:efghijkl)"), "abcd");
     cr_assert_str_eq(literals("abcd(?=efghijkl)"), "abcd");
     cr_assert_str_eq(literals("(?<!efghijkl)abcd"), "abcd");
+}
+
+Test(prefilter, reads_caseless_groups_as_caseless_literals)
+{
+    cr_assert_str_eq(literals("abcd(?i:efghijkl)"), "(?i)efghijkl");
+    cr_assert_str_eq(literals("ab(?i:drop|block|deny)cd"),
+                     "(?i)drop|(?i)block|(?i)deny");
+    /* Nested groups stay caseless; other cases of non-ASCII letters are
+     * not spelled out, so such runs are not taken. */
+    cr_assert_str_eq(literals("(?i:x(?:abcdef)y)"), "(?i)abcdef");
+    cr_assert_str_eq(literals("abcd(?i:\xc3\xa9t\xc3\xa9s)"), "abcd");
+    cr_assert_str_eq(literals("abcd(?i:cafÃ© au lait)"), "abcd");
+}
+
+/* Rules sharing "kernel: " and " SRC=", told apart by caseless sets. */
+static const char caseless_rules[] =
+    "pack: p\n"
+    "rules:\n"
+    "  - id: drop\n    title: t\n    severity: low\n"
+    "    match: 'kernel: (?<p>[^=]*?(?i:drop|block|deny))[^=]*IN=\\S* "
+    "SRC=(?<s>\\S+)'\n"
+    "  - id: accept\n    title: t\n    severity: low\n"
+    "    match: 'kernel: (?<p>[^=]*?(?i:accept|allow))[^=]*IN=\\S* "
+    "SRC=(?<s>\\S+)'\n"
+    "  - id: ks\n    title: t\n    severity: low\n"
+    "    match: 'x(?i:risky task)y'\n";
+
+static int count_match(const struct vigil_match *m, void *user)
+{
+    char *out = user;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s%s", n ? " " : "", m->rule->id);
+    return 0;
+}
+
+/* The rules that match line, as "id id ..." (static storage). */
+static const char *matches(struct vigil_rule_set *set, const char *line)
+{
+    static char out[256];
+    out[0] = '\0';
+    struct vigil_matcher *m = vigil_matcher_create(set);
+    struct vigil_event ev;
+    vigil_event_init(&ev);
+    vigil_event_reset(&ev, line, strlen(line));
+    vigil_event_add(&ev, (struct vigil_sv){"message", 7},
+                    (struct vigil_sv){line, strlen(line)}, VIGIL_FIELD_STRING,
+                    false);
+    cr_assert_geq(vigil_matcher_run(m, &ev, count_match, out), 0);
+    vigil_event_fini(&ev);
+    vigil_matcher_destroy(m);
+    return out;
+}
+
+Test(prefilter, caseless_literals_miss_no_match_pcre2_finds)
+{
+    struct vigil_diags d;
+    vigil_diags_init(&d);
+    struct vigil_rule_source src = {"p.yaml", caseless_rules,
+                                    strlen(caseless_rules)};
+    struct vigil_rule_set_options no = {.no_prefilter = true};
+    struct vigil_rule_set *with =
+        vigil_rule_set_load_sources(&src, 1, NULL, &d);
+    struct vigil_rule_set *without =
+        vigil_rule_set_load_sources(&src, 1, &no, &d);
+    vigil_diags_print(&d, stderr);
+    cr_assert(with && without);
+    static const char *const lines[] = {
+        "kernel: [UFW BLOCK] IN=eth0 SRC=10.0.0.1 DST=10.0.0.2",
+        "kernel: [UFW bLoCk] IN=eth0 SRC=10.0.0.1 DST=10.0.0.2",
+        "kernel: DROPPED IN=eth0 SRC=10.0.0.1",
+        "kernel: [UFW ALLOW] IN=eth0 SRC=10.0.0.1",
+        "kernel: accept-all IN=eth0 SRC=10.0.0.1",
+        "kernel: [UFW AUDIT] IN=eth0 SRC=10.0.0.1",
+        /* The Kelvin sign and the long s are caseless k and s. */
+        "kernel: bloc\xe2\x84\xaa IN=eth0 SRC=10.0.0.1",
+        "xRI\xc5\xbfKY TA\xc5\xbfKy",
+        "xrisky taskY",
+        "xRISKY TASKy",
+    };
+    static const char *const want[] = {
+        "drop", "drop", "drop", "accept", "accept", "", "drop", "ks", "", "ks",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        char a[256];
+        snprintf(a, sizeof(a), "%s", matches(with, lines[i]));
+        cr_assert_str_eq(a, matches(without, lines[i]), "%s", lines[i]);
+        cr_assert_str_eq(a, want[i], "%s: %s", lines[i], a);
+    }
+    vigil_rule_set_unref(with);
+    vigil_rule_set_unref(without);
+    vigil_diags_fini(&d);
 }
