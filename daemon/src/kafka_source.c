@@ -1025,7 +1025,10 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
     vigil_log(l, "kafka %s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
-static rd_kafka_conf_t *base_conf(struct vigil_worker *w, const char *role)
+/* A client's settings: defaults (NULL-terminated key, value pairs, or
+ * NULL), then kafka.properties, which may override them. */
+static rd_kafka_conf_t *base_conf(struct vigil_worker *w, const char *role,
+                                  const char *const *defaults)
 {
     const struct vigil_config_kafka *k = &w->c.cfg->kafka;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -1037,6 +1040,10 @@ static rd_kafka_conf_t *base_conf(struct vigil_worker *w, const char *role)
     if (conf_set(conf, "bootstrap.servers", k->brokers) < 0 ||
         conf_set(conf, "client.id", id) < 0)
         goto err;
+    for (size_t i = 0; defaults && defaults[i]; i += 2) {
+        if (conf_set(conf, defaults[i], defaults[i + 1]) < 0)
+            goto err;
+    }
     for (size_t i = 0; i < k->properties.n; i++) {
         if (conf_set(conf, k->properties.v[i].key, k->properties.v[i].value) <
             0)
@@ -1048,19 +1055,28 @@ err:
     return NULL;
 }
 
+/*
+ * Consumer settings of vigil, before kafka.properties (which may override
+ * them). docs/PERFORMANCE.md has the measurements behind them.
+ */
+static const char *const consumer_defaults[] = {
+    "fetch.wait.max.ms",
+    "50",
+    NULL,
+};
+
 static int kafka_open(struct vigil_worker *w)
 {
     const struct vigil_config_kafka *k = &w->c.cfg->kafka;
     char err[512];
-    rd_kafka_conf_t *conf = base_conf(w, "w");
+    rd_kafka_conf_t *conf = base_conf(w, "w", consumer_defaults);
     if (!conf)
         return -1;
     /* Offsets that count live in Redis; Kafka commits are for lag tools. */
     if (conf_set(conf, "group.id", k->group) < 0 ||
         conf_set(conf, "enable.auto.commit", "false") < 0 ||
         conf_set(conf, "enable.auto.offset.store", "false") < 0 ||
-        conf_set(conf, "auto.offset.reset", "earliest") < 0 ||
-        conf_set(conf, "fetch.wait.max.ms", "50") < 0) {
+        conf_set(conf, "auto.offset.reset", "earliest") < 0) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
@@ -1087,7 +1103,7 @@ static int kafka_open(struct vigil_worker *w)
     rd_kafka_queue_io_event_enable(w->queue, w->pipe_fd[1], "1", 1);
 
     if (k->dead_letter_topic) {
-        conf = base_conf(w, "dlq");
+        conf = base_conf(w, "dlq", NULL);
         /* Oversized originals go there too: let the broker decide. */
         if (!conf || conf_set(conf, "message.max.bytes", "1000000000") < 0) {
             if (conf)

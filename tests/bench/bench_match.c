@@ -17,7 +17,10 @@
  * matches on the text lines. mtail's start-up is timed on an empty log and
  * reported apart.
  *
- *   bench_match [LINES]     (default 200000)
+ *   bench_match [LINES] [--no-peer] [--corpus FILE]   (default 200000)
+ *
+ * --no-peer skips mtail; --corpus writes the lines to FILE and exits (to
+ * profile `vigild replay` on exactly these lines).
  *
  * Not part of the test suite; build with -DCMAKE_BUILD_TYPE=Release and
  * without sanitizers for meaningful figures.
@@ -450,10 +453,29 @@ out_free:
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000;
+    bool peer = true;
+    const char *corpus_path = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--no-peer") == 0)
+            peer = false;
+        else if (strcmp(argv[i], "--corpus") == 0 && i + 1 < argc)
+            corpus_path = argv[++i];
+    }
     struct corpus c = {0};
     if (n == 0 || make_corpus(&c, n) < 0) {
         fprintf(stderr, "bench_match: bad line count or out of memory\n");
         return 2;
+    }
+    if (corpus_path) {
+        FILE *f = fopen(corpus_path, "w");
+        for (size_t i = 0; f && i < c.n; i++) {
+            fwrite(c.buf + c.off[i], 1, c.off[i + 1] - 1 - c.off[i], f);
+            fputc('\n', f);
+        }
+        int rc = f && fclose(f) == 0 ? 0 : 1;
+        free(c.buf);
+        free(c.off);
+        return rc;
     }
     struct vigil_rule_set *pf = load_packs(false);
     struct vigil_rule_set *pcre = load_packs(true);
@@ -507,7 +529,8 @@ int main(int argc, char **argv)
     printf("  per-rule matches equal:    %s (%llu matches)\n",
            mismatches ? "NO" : "yes", (unsigned long long)matches);
 
-    mtail_peer(&c, pf, &kpf, t_pf);
+    if (peer)
+        mtail_peer(&c, pf, &kpf, t_pf);
 
     free(kpf.all);
     free(kpf.text);

@@ -9,7 +9,12 @@
  * as the peer in the same run, `vigild replay --dry-run --quiet` on the
  * same events (the decode + match ceiling without Kafka and Redis).
  *
- *   bench_pipeline [EVENTS]     (default 1000000)
+ *   bench_pipeline [EVENTS [KEY=VALUE...]]    (default 1000000)
+ *
+ * KEY=VALUE pairs go to kafka.properties (librdkafka settings, to compare
+ * fetch settings). VIGILD in the environment names another vigild binary
+ * to run (before/after comparisons with one bench binary). The worker's
+ * idle time, from its log, is printed too.
  */
 #include <glob.h>
 #include <hiredis/hiredis.h>
@@ -46,6 +51,19 @@ static long long info_field(redisContext *rc, const char *section,
     return v;
 }
 
+/* Microseconds Redis spent in EVALSHA so far (INFO commandstats). */
+static long long evalsha_usec(redisContext *rc)
+{
+    redisReply *r = redisCommand(rc, "INFO commandstats");
+    long long v = 0;
+    const char *p = r && r->str ? strstr(r->str, "cmdstat_evalsha:") : NULL;
+    p = p ? strstr(p, "usec=") : NULL;
+    if (p)
+        v = strtoll(p + 5, NULL, 10);
+    freeReplyObject(r);
+    return v;
+}
+
 static long long stored_offsets(redisContext *rc)
 {
     redisReply *r = redisCommand(rc, "HVALS vigil:{bench}:offsets:bench");
@@ -73,9 +91,34 @@ static int count_rules(void)
     return n;
 }
 
+/* Prints the worker's idle-time line from the vigild log, if any. */
+static void print_idle(const char *log_path)
+{
+    char *log = vigil_test_read_file(log_path, NULL);
+    const char *p = log ? strstr(log, "worker 0: idle ") : NULL;
+    if (p) {
+        const char *e = strchr(p, '\n');
+        printf("  %.*s\n", (int)(e ? e - p : (long)strlen(p)), p);
+    }
+    free(log);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    char *vigild = getenv("VIGILD") ? getenv("VIGILD") : VIGILD_PATH;
+    char props[2048] = "";
+    size_t pl = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq)
+            continue;
+        int w = snprintf(props + pl, sizeof(props) - pl, "%s    %.*s: \"%s\"\n",
+                         pl ? "" : "  properties:\n", (int)(eq - argv[i]),
+                         argv[i], eq + 1);
+        if (w > 0 && (size_t)w < sizeof(props) - pl)
+            pl += (size_t)w;
+    }
     struct vigil_test_redis *redis = vigil_test_redis_start(NULL);
     struct vigil_test_kafka *kafka =
         vigil_test_kafka_start(1, "events", PARTITIONS);
@@ -125,6 +168,7 @@ int main(int argc, char **argv)
                  "  topics: [events]\n"
                  "  group: bench\n"
                  "  workers: 1\n"
+                 "%s"
                  "redis:\n"
                  "  url: \"%s\"\n"
                  "  namespace: bench\n"
@@ -133,7 +177,7 @@ int main(int argc, char **argv)
                  "http:\n"
                  "  listen: \"127.0.0.1:0\"\n"
                  "rules: [\"%s/rules/packs/*.yaml\"]\n",
-                 vigil_test_kafka_bootstraps(kafka),
+                 vigil_test_kafka_bootstraps(kafka), props,
                  vigil_test_redis_url(redis), VIGIL_SOURCE_DIR) < 0)
         return 1;
     char *cfg_path = vigil_test_write_file(dir, "vigil.yaml", cfg);
@@ -144,7 +188,8 @@ int main(int argc, char **argv)
     redisContext *rc = vigil_test_redis_connect(redis, 5000);
     long long cmds0 = info_field(rc, "stats", "total_commands_processed:");
     long long evals0 = info_field(rc, "commandstats", "cmdstat_evalsha:calls=");
-    char *run_argv[] = {VIGILD_PATH, "run", "-c", cfg_path, NULL};
+    long long usec0 = evalsha_usec(rc);
+    char *run_argv[] = {vigild, "run", "-c", cfg_path, NULL};
     pid_t pid = vigil_test_spawn(run_argv, log_path);
     double first = 0, last = 0;
     long long first_done = 0;
@@ -168,6 +213,7 @@ int main(int argc, char **argv)
         info_field(rc, "stats", "total_commands_processed:") - cmds0;
     long long evals = info_field(rc, "commandstats", "cmdstat_evalsha:calls=") -
                       (evals0 < 0 ? 0 : evals0);
+    long long usec = evalsha_usec(rc) - usec0;
     kill(pid, SIGTERM);
     vigil_test_wait(pid, 10000);
     if (last == 0) {
@@ -175,7 +221,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    char *replay_argv[] = {VIGILD_PATH, "replay",  "-c",        cfg_path,
+    char *replay_argv[] = {vigild,      "replay",  "-c",        cfg_path,
                            "--dry-run", "--quiet", events_path, NULL};
     double r0 = now_s();
     int rrc = vigil_test_run(replay_argv, NULL, NULL, NULL);
@@ -190,9 +236,13 @@ int main(int argc, char **argv)
            (double)evals / (double)n);
     printf("  redis calls per event:       %10.5f (incl. inside scripts)\n",
            (double)cmds / (double)n);
+    printf("  redis busy in EVALSHA:       %10.3f s (the wait a synchronous "
+           "worker adds)\n",
+           (double)usec / 1e6);
     printf("  vigild replay --dry-run:     %10.0f events/s%s\n", replay_eps,
            rrc == 0 ? "" : " (replay failed)");
     printf("  ratio run / replay:          %10.2f\n", run_eps / replay_eps);
+    print_idle(log_path);
 
     redisFree(rc);
     vigil_test_kafka_stop(kafka);
