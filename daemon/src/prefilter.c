@@ -298,12 +298,74 @@ static bool litset_better(const struct litset *a, const struct litset *b)
 struct choices {
     struct litset *v;
     size_t n, max;
+    char *store; /* bytes of the sets spelled out from alternations */
+    size_t store_len, store_cap;
 };
 
 static void note_choice(struct choices *c, const struct litset *s)
 {
     if (c && s->n > 0 && s->min >= VIGIL_PREFILTER_MIN_LITERAL && c->n < c->max)
         c->v[c->n++] = *s;
+}
+
+/*
+ * A group of plain alternatives right after a run, such as " (401|403)":
+ * every match holds the run, one alternative, and the run after the
+ * group, back to back; spelled out, they make a set of longer literals
+ * than any of the three alone.
+ */
+struct fork {
+    bool active;
+    size_t pre, pre_end; /* the run before, in buf */
+    const char *body;    /* the alternatives, as in the pattern */
+    size_t body_len;
+};
+
+/* True when p[0..n) is alternatives of plain characters only, at most
+ * VIGIL_PREFILTER_MAX_LITERALS of them, none empty. */
+static bool plain_alternatives(const char *p, size_t n)
+{
+    size_t alts = 1, cur = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '|') {
+            if (cur == 0)
+                return false;
+            alts++;
+            cur = 0;
+        } else if (strchr("\\.^$?*+()[]{}#", p[i]) ||
+                   (unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x80) {
+            return false;
+        } else {
+            cur++;
+        }
+    }
+    return cur > 0 && alts <= VIGIL_PREFILTER_MAX_LITERALS;
+}
+
+/* Notes the set run-before + alternative + run-after (buf[suf..suf_end)). */
+static void note_fork(struct choices *c, const struct fork *f, const char *buf,
+                      size_t suf, size_t suf_end)
+{
+    size_t pre = f->pre_end - f->pre, post = suf_end - suf;
+    size_t need = f->body_len * (pre + post + 1) + pre + post;
+    if (!c || c->store_len + need > c->store_cap)
+        return;
+    struct litset s = {.n = 0, .min = SIZE_MAX};
+    const char *a = f->body, *end = f->body + f->body_len;
+    while (a < end) {
+        const char *bar = memchr(a, '|', (size_t)(end - a));
+        size_t m = (size_t)((bar ? bar : end) - a);
+        char *w = c->store + c->store_len;
+        memcpy(w, buf + f->pre, pre);
+        memcpy(w + pre, a, m);
+        memcpy(w + pre + m, buf + suf, post);
+        s.v[s.n++] = (struct vigil_prefilter_literal){w, pre + m + post, false};
+        c->store_len += pre + m + post;
+        if (pre + m + post < s.min)
+            s.min = pre + m + post;
+        a = bar ? bar + 1 : end;
+    }
+    note_choice(c, &s);
 }
 
 /* True when a caseless run can stand for what PCRE2 matches: ASCII only
@@ -347,10 +409,14 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
     struct litset best = {.n = 0, .min = 0};
     size_t run = *o; /* where the current run starts in buf */
     size_t i = 0;
+    struct fork fork = {.active = false};
     for (;;) {
         bool end_alt = i >= len || p[i] == '|';
         if (end_alt) {
             consider_run(buf, run, *o, ci, &best, all);
+            if (fork.active)
+                note_fork(all, &fork, buf, run, *o);
+            fork.active = false;
             if (all && i < len)
                 all->n = 0, all = NULL; /* several alternatives */
             if (best.min < VIGIL_PREFILTER_MIN_LITERAL ||
@@ -372,6 +438,7 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
         const char *lit = NULL;
         size_t lit_len = 0;
         struct litset group = {.n = 0, .min = 0};
+        struct fork next_fork = {.active = false};
         char c = p[i];
         if (c == '\\') {
             if (read_escape(p, len, &i, &lit, &lit_len) < 0)
@@ -404,7 +471,12 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
             /* The run ends here, before the group's literals follow it
              * in buf. */
             consider_run(buf, run, *o, ci, &best, all);
-            if (body && read_quant(p, len, &q_at) != Q_OPTIONAL &&
+            enum quant gq = read_quant(p, len, &q_at);
+            if (all && body && !ci && !group_ci && gq == Q_NONE &&
+                plain_alternatives(p + body, end - 1 - body))
+                next_fork =
+                    (struct fork){true, run, *o, p + body, end - 1 - body};
+            if (body && gq != Q_OPTIONAL &&
                 literals_of(p + body, end - 1 - body, buf, o, depth - 1,
                             group_ci, &group, NULL) < 0)
                 return -1;
@@ -432,11 +504,16 @@ static int literals_of(const char *p, size_t len, char *buf, size_t *o,
             /* The run ends: a non-literal atom, or a repeated or optional
              * character (what follows need not be adjacent). */
             consider_run(buf, run, *o, ci, &best, all);
+            if (fork.active)
+                note_fork(all, &fork, buf, run, *o);
+            fork.active = false;
             note_choice(all, &group);
             if (group.n > 0 && (best.n == 0 || litset_better(&group, &best)))
                 best = group;
             run = *o;
         }
+        if (next_fork.active)
+            fork = next_fork;
     }
 }
 
@@ -619,7 +696,9 @@ static void exprs_fini(struct exprs *x)
 /* The literal sets a rule may be prefiltered with (one of them is
  * enough: every match holds a member of each). */
 struct rule_choices {
-    char *buf; /* the literals' bytes */
+    char *buf;   /* the literals' bytes */
+    char *store; /* and those of spelled-out alternations */
+    size_t store_cap;
     struct litset v[MAX_CHOICES];
     size_t n;
     size_t pick; /* the one chosen */
@@ -634,13 +713,15 @@ static int rule_choices(const struct vigil_rule *r, struct rule_choices *rc)
     rc->n = 0;
     rc->pick = 0;
     rc->buf = malloc(len + 1);
-    if (!rc->buf)
+    rc->store_cap = 4 * (len + 1);
+    rc->store = malloc(rc->store_cap);
+    if (!rc->buf || !rc->store)
         return -1;
     if (strlen(pat) != len)
         return 0;
     size_t o = 0;
     struct litset best;
-    struct choices all = {rc->v, 0, MAX_CHOICES};
+    struct choices all = {rc->v, 0, MAX_CHOICES, rc->store, 0, rc->store_cap};
     if (literals_of(pat, len, rc->buf, &o, 4, false, &best, &all) < 0 ||
         best.n == 0) {
         rc->n = 0;
@@ -837,8 +918,10 @@ static int build_field(struct vigil_rule_set *set, size_t fi,
     rc = 0;
 
 out_free:
-    for (size_t i = 0; choices && i < f->n_rules; i++)
+    for (size_t i = 0; choices && i < f->n_rules; i++) {
         free(choices[i].buf);
+        free(choices[i].store);
+    }
     free(choices);
     exprs_fini(&x);
     return rc;

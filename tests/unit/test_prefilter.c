@@ -116,7 +116,8 @@ Test(prefilter, reads_caseless_groups_as_caseless_literals)
     cr_assert_str_eq(literals("abcd(?i:cafÃ© au lait)"), "abcd");
 }
 
-/* Rules sharing "kernel: " and " SRC=", told apart by caseless sets. */
+/* Rules sharing "kernel: " and " SRC=", told apart by caseless sets;
+ * a status told apart by spelling out " (401|403) ". */
 static const char caseless_rules[] =
     "pack: p\n"
     "rules:\n"
@@ -127,7 +128,9 @@ static const char caseless_rules[] =
     "    match: 'kernel: (?<p>[^=]*?(?i:accept|allow))[^=]*IN=\\S* "
     "SRC=(?<s>\\S+)'\n"
     "  - id: ks\n    title: t\n    severity: low\n"
-    "    match: 'x(?i:risky task)y'\n";
+    "    match: 'x(?i:risky task)y'\n"
+    "  - id: st\n    title: t\n    severity: low\n"
+    "    match: 'HTTP/[0-9.]+\" (?<s>401|403) '\n";
 
 static int count_match(const struct vigil_match *m, void *user)
 {
@@ -155,7 +158,7 @@ static const char *matches(struct vigil_rule_set *set, const char *line)
     return out;
 }
 
-Test(prefilter, caseless_literals_miss_no_match_pcre2_finds)
+Test(prefilter, chosen_literals_miss_no_match_pcre2_finds)
 {
     struct vigil_diags d;
     vigil_diags_init(&d);
@@ -180,9 +183,15 @@ Test(prefilter, caseless_literals_miss_no_match_pcre2_finds)
         "xRI\xc5\xbfKY TA\xc5\xbfKy",
         "xrisky taskY",
         "xRISKY TASKy",
+        /* " (401|403) " is spelled out as two literals. */
+        "\"GET / HTTP/1.1\" 401 12",
+        "\"GET / HTTP/1.1\" 403 12",
+        "\"GET / HTTP/1.1\" 404 12",
+        "\"GET / HTTP/1.1\" 4013 12",
     };
     static const char *const want[] = {
-        "drop", "drop", "drop", "accept", "accept", "", "drop", "ks", "", "ks",
+        "drop", "drop", "drop", "accept", "accept", "", "drop",
+        "ks",   "",     "ks",   "st",     "st",     "", "",
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         char a[256];
