@@ -565,8 +565,13 @@ static void on_batch_reply(redisAsyncContext *ac, void *reply, void *gen)
     if (rc == VIGIL_COUNTER_STORE_NOSCRIPT && w->noscript++ == 0 &&
         w->ac == ac) {
         /* Same connection, in this order: the load runs first. */
-        if (ac_send_load(w) && send_inflight(w))
+        if (ac_send_load(w) && send_inflight(w)) {
+            vigil_log_rl(&w->rl_redis, VIGIL_LOG_INFO,
+                         "worker %u: redis lost the script (NOSCRIPT); "
+                         "loaded it again",
+                         w->c.id);
             return;
+        }
         rc = -1;
     }
     if (rc != 0) {
@@ -801,8 +806,10 @@ static void drain(struct vigil_worker *w)
             start_flush(w);
             continue;
         }
-        ssize_t n =
-            rd_kafka_consume_batch_queue(w->queue, 0, msgs, CONSUME_CHUNK);
+        /* No more than the batch takes: batch_events holds. */
+        size_t room = limit - w->in_batch;
+        ssize_t n = rd_kafka_consume_batch_queue(
+            w->queue, 0, msgs, room < CONSUME_CHUNK ? room : CONSUME_CHUNK);
         for (ssize_t i = 0; i < n; i++) {
             handle_message(w, msgs[i]);
             rd_kafka_message_destroy(msgs[i]);
