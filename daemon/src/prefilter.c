@@ -591,11 +591,6 @@ static const unsigned BASE_FLAGS = HS_FLAG_PREFILTER | HS_FLAG_UTF8;
 /* Most alternatives whose literals stand for one pattern. */
 #define MAX_LITERALS VIGIL_PREFILTER_MAX_LITERALS
 
-/*
- * A literal as a Vectorscan expression: ASCII punctuation and control
- * bytes escaped, the rest (letters, digits, UTF-8) as is. NULL when out of
- * memory; free() it.
- */
 /* Writes [cC] + more + ']' at e; returns its length (at most 14). */
 static size_t write_class(char *e, char lower, const char *more)
 {
@@ -603,12 +598,17 @@ static size_t write_class(char *e, char lower, const char *more)
     e[o++] = '[';
     e[o++] = lower;
     e[o++] = (char)(lower - 0x20);
-    size_t m = strlen(more);
-    memcpy(e + o, more, m);
-    o += m;
+    while (*more)
+        e[o++] = *more++;
     e[o++] = ']';
     return o;
 }
+
+/*
+ * A literal as a Vectorscan expression: ASCII punctuation and control
+ * bytes escaped, the rest (letters, digits, UTF-8) as is. NULL when out of
+ * memory; free() it.
+ */
 
 static char *literal_expression(const struct vigil_prefilter_literal *l)
 {
