@@ -2,8 +2,8 @@
 # Soak test of vigild run: a real redis-server (unix socket, temp folder),
 # librdkafka's mock cluster fed at a steady rate by bench_soak_feed, and
 # vigild run with two workers, one indicator, the log notifier and the
-# HTTP feed. Every VIGIL_SOAK_RELOAD_SECONDS the rule file is changed and
-# vigild gets SIGHUP. At the end the feed stops, vigild must catch up
+# HTTP feed. Every VIGIL_SOAK_RELOAD_SECONDS (the first after half of it)
+# the rule file is changed and vigild gets SIGHUP. At the end the feed stops, vigild must catch up
 # (stored offsets = events produced) and exit 0 on SIGTERM.
 #
 # Reported and checked (docs/RELIABILITY.md):
@@ -49,10 +49,10 @@ fi
 for f in "$feeder" "$vigild"; do
   [[ -x "$f" ]] || { echo "soak: $f not built" >&2; exit 1; }
 done
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   echo "soak: redis-server/redis-cli not found (deploy/install-deps.sh --test)" >&2
   exit 1
-}
+fi
 # An ASan build of vigild: a small quarantine, or RSS measures ASan.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:quarantine_size_mb=4"
 
@@ -74,6 +74,7 @@ rcli() { redis-cli -s "$sock" "$@"; }
 for _ in $(seq 100); do [[ "$(rcli ping 2>/dev/null)" == PONG ]] && break; sleep 0.1; done
 [[ "$(rcli ping 2>/dev/null)" == PONG ]] || fail "redis-server does not answer"
 
+t_start=$(date +%s) # the first event's time: buckets start here
 "$feeder" --out "$tmp" --rate "$rate" --partitions 4 >"$tmp/feed.out" 2>"$tmp/feed.log" &
 feed_pid=$!
 for _ in $(seq 100); do [[ -s "$tmp/bootstraps" ]] && break; sleep 0.1; done
@@ -149,12 +150,11 @@ resolution=10
 
 "$vigild" run -c "$tmp/vigil.yaml" >"$tmp/vigild.log" 2>&1 &
 vigild_pid=$!
-t_start=$(date +%s)
 offsets() { rcli hvals 'vigil:{soak}:offsets:vigil-soak' | awk '{s += $1} END {print s + 0}'; }
 produced() { cat "$tmp/produced" 2>/dev/null || echo 0; }
 alive() { kill -0 "$vigild_pid" 2>/dev/null || fail "vigild exited"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$vigild_pid/status"; }
-fds() { ls "/proc/$vigild_pid/fd" | wc -l; }
+fds() { find "/proc/$vigild_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 for _ in $(seq 600); do alive; [[ $(offsets) -gt 0 ]] && break; sleep 0.1; done
 [[ $(offsets) -gt 0 ]] || fail "vigild consumed nothing in 60 s"
@@ -167,7 +167,7 @@ echo "soak: vigild $vigild, ${seconds}s at $rate events/s, reload every ${reload
 echo "soak: start (after ${warmup}s): RSS $rss0 KiB, $fd0 fds"
 
 reloads=0
-next_reload=$((t0 + reload_every))
+next_reload=$((t0 + reload_every / 2))
 while (( $(date +%s) < t0 + seconds )); do
   alive
   if (( $(date +%s) >= next_reload )); then
