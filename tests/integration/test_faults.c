@@ -465,10 +465,9 @@ static bool outbox_done(void)
 }
 
 struct pages {
-    size_t deliveries;     /* notifications received */
-    size_t distinct;       /* distinct dedup_key + action */
-    char keys[8][128];     /* the distinct ones */
-    char first_dedup[128]; /* dedup_key of the first delivery */
+    size_t deliveries; /* notifications received */
+    size_t distinct;   /* distinct dedup_key + action */
+    char keys[8][128]; /* the distinct ones */
 };
 
 /* What the receiver got: every notification of every request. */
@@ -490,9 +489,6 @@ static void read_pages(struct pages *p)
             cr_assert(cJSON_IsString(d) && cJSON_IsString(a));
             char key[128];
             snprintf(key, sizeof(key), "%s/%s", d->valuestring, a->valuestring);
-            if (!p->deliveries)
-                snprintf(p->first_dedup, sizeof(p->first_dedup), "%s",
-                         d->valuestring);
             p->deliveries++;
             size_t k = 0;
             while (k < p->distinct && strcmp(p->keys[k], key) != 0)
