@@ -10,12 +10,15 @@
 #                        integration)
 #   VIGIL_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips)
 #   VIGIL_STATIC         0 skips cppcheck and clang-tidy (tests/static/run.sh)
+#   VIGIL_SOAK_SECONDS   length of the soak run, tests/bench/soak.sh
+#                        (default 120; 0 skips)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=${VIGIL_BUILD_DIR:-build-test}
 fuzz_seconds=${VIGIL_FUZZ_SECONDS:-10}
+soak_seconds=${VIGIL_SOAK_SECONDS:-120}
 passed=0
 failed=0
 failures=()
@@ -84,6 +87,15 @@ if [[ $ctest_rc -ne 0 && $failed -eq 0 ]]; then
   while read -r name; do fail "$name"; done < <(
     sed -nE 's/^[[:space:]]*[0-9]+ - ([^ ]+) .*/\1/p' "$log")
   echo "ctest failed; full log in $log"
+fi
+
+if [[ "$soak_seconds" != 0 ]]; then
+  echo "== soak (${soak_seconds}s, tests/bench/soak.sh)"
+  if VIGIL_SOAK_SECONDS=$soak_seconds VIGIL_BUILD_DIR=$build tests/bench/soak.sh; then
+    pass 1
+  else
+    fail "soak"
+  fi
 fi
 
 if [[ "$fuzz_seconds" != 0 && -x tests/fuzz/run.sh ]]; then

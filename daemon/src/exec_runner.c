@@ -219,7 +219,8 @@ struct vigil_exec *vigil_exec_start(struct ev_loop *loop, char *const argv[],
     e->input = malloc(len + 1);
     if (!e->input)
         goto err_free;
-    memcpy(e->input, input, len);
+    if (len)
+        memcpy(e->input, input, len); /* input may be NULL when len is 0 */
     e->input_len = len;
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0)

@@ -561,6 +561,33 @@ Test(decode, json_grows_tokens_up_to_the_bound)
     expect_kind("a", VIGIL_FIELD_NUMBER, "1");
 }
 
+/* An RFC 5424 line whose structured data holds n parameters. */
+static char *many_sd_params(int n)
+{
+    size_t cap = (size_t)n * 16 + 128;
+    char *s = malloc(cap);
+    size_t len = (size_t)snprintf(s, cap,
+                                  "<34>1 2023-11-14T22:13:20Z host "
+                                  "app - - [x");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, " p%d=\"v\"", i);
+    snprintf(s + len, cap - len, "] hostile");
+    return s;
+}
+
+Test(decode, syslog_structured_data_cannot_exceed_the_field_limit)
+{
+    use(VIGIL_FORMAT_SYSLOG, NULL, 0);
+    char *flood = many_sd_params(VIGIL_EVENT_MAX_FIELDS * 4);
+    rejects(flood, "too many fields");
+    free(flood);
+    /* The decoder keeps working afterwards. */
+    char *fine = many_sd_params(8);
+    cr_assert_eq(decode(fine), 0);
+    expect("syslog.sd.x.p7", "v");
+    free(fine);
+}
+
 Test(decode, rejects_messages_over_max_bytes)
 {
     use(VIGIL_FORMAT_AUTO, NULL, 16);
