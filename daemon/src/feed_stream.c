@@ -220,22 +220,28 @@ static void *pump_main(void *arg)
     struct vigil_feed_item **batch = calloc(FEED_QUEUE_MAX, sizeof(*batch));
     if (!batch)
         return NULL;
-    pthread_mutex_lock(&f->mu);
     for (;;) {
+        pthread_mutex_lock(&f->mu);
         while (f->n_queue == 0 && !f->stopping)
             pthread_cond_wait(&f->pump_cv, &f->mu);
-        if (f->stopping)
+        bool stop = f->stopping;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
             break;
+        /* The items point into the indicator set: hold it (a reload
+         * drops what is queued while it has the lock). */
+        pthread_rwlock_rdlock(&f->set_lock);
+        pthread_mutex_lock(&f->mu);
         size_t n = f->n_queue;
         memcpy(batch, f->queue, n * sizeof(*batch));
         f->n_queue = 0;
         pthread_mutex_unlock(&f->mu);
-        pump_batch(f, batch, n);
+        if (n > 0)
+            pump_batch(f, batch, n);
         for (size_t i = 0; i < n; i++)
             vigil_feed_item_unref(batch[i]);
-        pthread_mutex_lock(&f->mu);
+        pthread_rwlock_unlock(&f->set_lock);
     }
-    pthread_mutex_unlock(&f->mu);
     free(batch);
     return NULL;
 }
@@ -396,10 +402,18 @@ static bool replay(struct sse *s)
     return ok;
 }
 
+static bool replay_locked(struct sse *s)
+{
+    pthread_rwlock_rdlock(&s->f->set_lock);
+    bool ok = replay(s);
+    pthread_rwlock_unlock(&s->f->set_lock);
+    return ok;
+}
+
 static void sse_begin(struct sse *s)
 {
     vigil_feed_buf_str(&s->out, "retry: 2000\n: vigil feed\n\n");
-    if (s->has_from && !replay(s))
+    if (s->has_from && !replay_locked(s))
         vigil_feed_buf_str(&s->out, "event: reset\ndata: {}\n\n");
 }
 

@@ -217,7 +217,14 @@ static int flush(struct vigil_worker *w)
     if (!redis_connect(w))
         return -1;
     struct vigil_flush_result res = {0};
-    if (vigil_counter_store_flush(w->store, w->redis, b, &res) < 0) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int flushed = vigil_counter_store_flush(w->store, w->redis, b, &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    vigil_feed_histogram_observe(&w->c.source_stats->flush_seconds,
+                                 (double)(t1.tv_sec - t0.tv_sec) +
+                                     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (flushed < 0) {
         vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
                      "worker %u: batch of %zu messages not written: %s",
                      w->c.id, w->in_batch, vigil_counter_store_error(w->store));
@@ -785,4 +792,25 @@ bool vigil_worker_redis_ok(const struct vigil_worker *w)
 unsigned vigil_worker_assigned(const struct vigil_worker *w)
 {
     return atomic_load(&((struct vigil_worker *)w)->assigned);
+}
+
+void vigil_worker_lag(struct vigil_worker *w, vigil_worker_lag_fn emit,
+                      void *ctx)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (!w->rk || rd_kafka_assignment(w->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(w->rk, l);
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        int64_t lo = -1, hi = -1;
+        if (tp->offset < 0 ||
+            rd_kafka_get_watermark_offsets(w->rk, tp->topic, tp->partition, &lo,
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        emit(ctx, tp->topic, tp->partition,
+             hi > tp->offset ? hi - tp->offset : 0);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
 }
