@@ -19,6 +19,8 @@ build_pkgs=(
 test_pkgs=(
   libcriterion-dev clang clang-format clang-tidy cppcheck libclang-rt-14-dev kcat
   prometheus-alertmanager  # the real Alertmanager and amtool for the tests
+  prometheus               # promtool checks the feed's /metrics
+  chromium                 # the dashboard test drives headless Chromium
 )
 bench_pkgs=(
   mtail
