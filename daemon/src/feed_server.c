@@ -638,11 +638,12 @@ int vigil_feed_start(struct vigil_feed *f, char *err, size_t errlen)
         return -1;
     }
     f->mhd = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, f, MHD_OPTION_CONNECTION_LIMIT,
-        f->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        flags, port, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
+        MHD_OPTION_CONNECTION_LIMIT, f->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
     if (!f->mhd) {
         snprintf(err, errlen, "http.listen: cannot listen on %s:%d", f->host,

@@ -127,6 +127,7 @@ static void pump_batch(struct vigil_feed *f, struct vigil_feed_item **items,
 {
     char **json = calloc(n, sizeof(*json));
     struct resolved *res = calloc(n, sizeof(*res));
+    /* Up to three commands per item: hist, breaches, PUBLISH. */
     redisReply **replies = calloc(3 * n + 1, sizeof(*replies));
     size_t n_replies = 0;
     if (!json || !res || !replies)
@@ -348,10 +349,10 @@ static bool replay(struct sse *s)
     bool ok = rc != NULL;
     unsigned max = f->cfg.replay_max_events;
     for (size_t i = 0; ok && i < f->set->n; i++)
-        redisAppendCommand(rc, "XRANGE %shist:%s %s + COUNT %u", f->prefix,
+        redisAppendCommand(rc, "XRANGE %shist:%s (%s + COUNT %u", f->prefix,
                            f->set->v[i].id, from, max);
     if (ok)
-        redisAppendCommand(rc, "XRANGE %sbreaches %s + COUNT %u", f->prefix,
+        redisAppendCommand(rc, "XRANGE %sbreaches (%s + COUNT %u", f->prefix,
                            from, max);
     bool io_ok = ok;
     size_t total = 0;
@@ -442,7 +443,7 @@ static void sse_fill(struct sse *s)
     } else {
         for (int k = 0; k < 64 && s->next < f->next_seq; k++, s->next++) {
             const struct feed_frame *fr = &f->ring[s->next % FEED_RING];
-            if (s->has_after && vigil_feed_sid_cmp(fr->id, s->after) < 0)
+            if (s->has_after && vigil_feed_sid_cmp(fr->id, s->after) <= 0)
                 continue;
             vigil_feed_buf_add(&s->out, fr->text, fr->len);
             sent = true;
