@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "feed_dashboard.h"
 #include "feed_priv.h"
@@ -658,6 +659,18 @@ int vigil_feed_start(struct vigil_feed *f, char *err, size_t errlen)
                strchr(f->host, ':') ? "[" : "", f->host,
                strchr(f->host, ':') ? "]" : "", f->port,
                f->read_token ? "read token required" : "open reads");
+    return 0;
+}
+
+int vigil_feed_add_connection(struct vigil_feed *f, int fd)
+{
+    struct sockaddr_in peer = {.sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (!f->mhd || MHD_add_connection(f->mhd, fd, (struct sockaddr *)&peer,
+                                      sizeof(peer)) != MHD_YES) {
+        close(fd);
+        return -1;
+    }
     return 0;
 }
 

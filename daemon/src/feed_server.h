@@ -139,6 +139,15 @@ struct vigil_feed *vigil_feed_create(const struct vigil_feed_config *cfg,
  * address in use, ...). Main thread. */
 int vigil_feed_start(struct vigil_feed *f, char *err, size_t errlen);
 
+/*
+ * Serves one already connected stream socket fd (e.g. one end of a
+ * socketpair) as if it had been accepted from 127.0.0.1: for tests and
+ * the HTTP fuzz target, which drive the whole request handling without
+ * any network. The feed takes fd (closes it). 0, or -1 (fd closed).
+ * Any thread, after _start.
+ */
+int vigil_feed_add_connection(struct vigil_feed *f, int fd);
+
 /* The bound port (after _start; the chosen one when cfg->port was 0). */
 int vigil_feed_port(const struct vigil_feed *f);
 
