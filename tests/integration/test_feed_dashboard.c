@@ -55,9 +55,14 @@ static void start_browser(void)
 {
     char why[512] = "";
     browser = vigil_test_browser_start(why, sizeof(why));
-    if (!browser)
+    if (!browser) {
+        /* Criterion prints nothing for a skip at its default verbosity:
+         * say it where tests/run.sh shows it. */
+        fprintf(stderr, "SKIPPED dashboard test: Chromium cannot start: %s\n",
+                why);
         cr_skip_test("Chromium cannot start, the dashboard is not tested: %s",
                      why);
+    }
 }
 
 Test(dashboard, shows_a_tile_per_indicator_and_turns_one_to_breach_live)

@@ -444,9 +444,14 @@ static int devtools_port(const char *dir)
 
 struct vigil_test_browser *vigil_test_browser_start(char *why, size_t n)
 {
-    if (access(CHROMIUM, X_OK) != 0) {
+    /* VIGIL_TEST_CHROMIUM: another binary (or a missing one, to see the
+     * skip). */
+    const char *exe = getenv("VIGIL_TEST_CHROMIUM");
+    if (!exe || !exe[0])
+        exe = CHROMIUM;
+    if (access(exe, X_OK) != 0) {
         snprintf(why, n, "%s is not installed (deploy/install-deps.sh --test)",
-                 CHROMIUM);
+                 exe);
         return NULL;
     }
     struct vigil_test_browser *b = calloc(1, sizeof(*b));
@@ -459,7 +464,7 @@ struct vigil_test_browser *vigil_test_browser_start(char *why, size_t n)
         snprintf(why, n, "out of memory");
         goto err_stop;
     }
-    char *argv[] = {CHROMIUM,
+    char *argv[] = {(char *)exe,
                     "--headless=new",
                     "--no-sandbox",
                     "--disable-gpu",
@@ -479,7 +484,7 @@ struct vigil_test_browser *vigil_test_browser_start(char *why, size_t n)
     b->pid = vigil_test_spawn(argv, log);
     if (b->pid <= 0) {
         b->pid = 0;
-        snprintf(why, n, "cannot start %s", CHROMIUM);
+        snprintf(why, n, "cannot start %s", exe);
         goto err_stop;
     }
     int port = 0;
@@ -488,14 +493,14 @@ struct vigil_test_browser *vigil_test_browser_start(char *why, size_t n)
         if (!port && vigil_test_wait(b->pid, 100) != -2) {
             b->pid = 0;
             char *text = vigil_test_read_file(log, NULL);
-            snprintf(why, n, "%s exited at start: %.300s", CHROMIUM,
+            snprintf(why, n, "%s exited at start: %.300s", exe,
                      text ? text : "");
             free(text);
             goto err_stop;
         }
     }
     if (!port) {
-        snprintf(why, n, "%s opened no DevTools port within 30 s", CHROMIUM);
+        snprintf(why, n, "%s opened no DevTools port within 30 s", exe);
         goto err_stop;
     }
     /* The blank page's target. */

@@ -128,7 +128,8 @@ const char *vigil_test_feed_daemon_url(const struct vigil_test_feed_daemon *d,
 struct vigil_test_browser;
 
 /*
- * Starts /usr/bin/chromium headless with a fresh profile under a new temp
+ * Starts /usr/bin/chromium ($VIGIL_TEST_CHROMIUM when set) headless with a
+ * fresh profile under a new temp
  * folder and connects to its blank page over the DevTools protocol. NULL
  * with the reason in why when Chromium is missing or does not start.
  */
