@@ -17,12 +17,23 @@
 #include "feed_fixture.h"
 #include "support.h"
 
+#define READ "dashboard-read-token-1"
+#define ADMIN "dashboard-admin-token-2"
+
 static struct vigil_test_feed_daemon d;
 static struct vigil_test_browser *browser;
 
 static void setup(void)
 {
     cr_assert_eq(vigil_test_feed_daemon_init(&d, NULL), 0);
+}
+
+static void setup_with_tokens(void)
+{
+    cr_assert_eq(vigil_test_feed_daemon_init(&d,
+                                             "  read_token: \"" READ "\"\n"
+                                             "  admin_token: \"" ADMIN "\"\n"),
+                 0);
 }
 
 static void teardown(void)
@@ -49,6 +60,16 @@ static char *wait_for(const char *expr, const char *want, int tries)
         vigil_test_wait(d.pid, 250);
     }
     return last;
+}
+
+/* Tiles on the page right now. */
+static int document_tiles_now(void)
+{
+    cJSON *v = vigil_test_browser_eval(
+        browser, "document.querySelectorAll('.tile').length");
+    int n = v ? (int)cJSON_GetNumberValue(v) : -1;
+    cJSON_Delete(v);
+    return n;
 }
 
 static void start_browser(void)
@@ -102,7 +123,8 @@ Test(dashboard, shows_a_tile_per_indicator_and_turns_one_to_breach_live)
     got = wait_for(state_of, "\"breach\"", 160);
     cr_assert_str_eq(got, "\"breach\"", "KPI-FAIL after the burst: %s", got);
     free(got);
-    got = wait_for("document.querySelectorAll('#open-breaches li').length > 0",
+    got = wait_for("document.querySelectorAll('#open-breaches "
+                   "li[data-breach=\"KPI-FAIL\"]').length > 0",
                    "true", 40);
     cr_assert_str_eq(got, "true", "breach list: %s", got);
     free(got);
@@ -141,4 +163,71 @@ Test(dashboard, shows_a_disconnected_banner_when_the_stream_drops)
     got = wait_for("document.getElementById('banner').hidden", "false", 80);
     cr_assert_str_eq(got, "false", "banner hidden: %s", got);
     free(got);
+}
+
+Test(dashboard, with_a_read_token_logs_in_once_and_acks_with_the_admin_token,
+     .init = setup_with_tokens)
+{
+    cr_assert_eq(vigil_test_feed_daemon_produce(&d, 60, 1), 0);
+    cr_assert_eq(vigil_test_feed_daemon_start(&d), 0);
+    start_browser();
+    char url[128];
+    cr_assert_eq(
+        vigil_test_browser_navigate(
+            browser, vigil_test_feed_daemon_url(&d, "/", url, sizeof(url))),
+        0);
+    char *got =
+        wait_for("document.getElementById('login').hidden", "false", 120);
+    cr_assert_str_eq(got, "false", "login form hidden: %s", got);
+    free(got);
+    cr_assert_eq(document_tiles_now(), 0);
+    /* A wrong token is refused on the page. */
+    cJSON_Delete(vigil_test_browser_eval(
+        browser, "document.getElementById('login-token').value='nope';"
+                 "document.getElementById('login').requestSubmit()"));
+    got = wait_for("document.getElementById('login-error').textContent",
+                   "\"That token is not valid.\"", 40);
+    cr_assert_str_eq(got, "\"That token is not valid.\"");
+    free(got);
+    cJSON_Delete(vigil_test_browser_eval(
+        browser, "document.getElementById('login-token').value='" READ "';"
+                 "document.getElementById('login').requestSubmit()"));
+    got = wait_for("document.querySelectorAll('.tile').length", "3", 120);
+    cr_assert_str_eq(got, "3", "tiles after login: %s", got);
+    free(got);
+    /* The stream runs on the session cookie. */
+    got =
+        wait_for("document.getElementById('conn').textContent", "\"live\"", 80);
+    cr_assert_str_eq(got, "\"live\"");
+    free(got);
+    /* (KPI-HB may breach too until its first heartbeats are counted.) */
+    got = wait_for("document.querySelectorAll('#open-breaches "
+                   "li[data-breach=\"KPI-FAIL\"] button.ack').length",
+                   "1", 160);
+    cr_assert_str_eq(got, "1", "ack buttons: %s", got);
+    free(got);
+    cJSON_Delete(vigil_test_browser_eval(
+        browser,
+        "document.querySelector('#open-breaches li[data-breach=\"KPI-FAIL\"] "
+        "button.ack').click();"
+        "document.getElementById('ack-token').value='" ADMIN "';"
+        "document.getElementById('ack-author').value='alice';"
+        "document.getElementById('ack-form').requestSubmit()"));
+    got = wait_for("document.getElementById('ack-dialog').open", "false", 80);
+    cr_assert_str_eq(got, "false", "the ack dialog stayed open: %s", got);
+    free(got);
+    redisReply *r = redisCommand(d.rc, "HGET vigil:{" VIGIL_TEST_FEED_DAEMON_NS
+                                       "}:state:KPI-FAIL acked_by");
+    char *err = wait_for("document.getElementById('ack-error').textContent + "
+                         "' / ' + document.getElementById('open-breaches')"
+                         ".innerHTML",
+                         "", 1);
+    cr_assert(r && r->type == REDIS_REPLY_STRING, "not acked: %s", err);
+    free(err);
+    cr_assert_str_eq(r->str, "alice");
+    freeReplyObject(r);
+    mkdir("artifacts", 0755);
+    cr_assert_eq(
+        vigil_test_browser_screenshot(browser, "artifacts/dashboard-acked.png"),
+        0);
 }
