@@ -165,8 +165,10 @@ Test(dashboard, shows_a_disconnected_banner_when_the_stream_drops)
     free(got);
 }
 
-Test(dashboard, with_a_read_token_logs_in_once_and_acks_with_the_admin_token,
-     .init = setup_with_tokens)
+TestSuite(dashboard_tokens, .init = setup_with_tokens, .fini = teardown,
+          .timeout = 240);
+
+Test(dashboard_tokens, logs_in_once_with_the_read_token_and_acks_with_admin)
 {
     cr_assert_eq(vigil_test_feed_daemon_produce(&d, 60, 1), 0);
     cr_assert_eq(vigil_test_feed_daemon_start(&d), 0);
