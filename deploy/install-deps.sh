@@ -19,7 +19,8 @@ build_pkgs=(
 test_pkgs=(
   libcriterion-dev clang clang-format clang-tidy cppcheck libclang-rt-14-dev kcat
   prometheus-alertmanager  # the real Alertmanager and amtool for the tests
-  chromium                 # renders the HTML report to PNG in a test
+  prometheus               # promtool checks the feed's /metrics
+  chromium                 # the dashboard and HTML report tests
 )
 bench_pkgs=(
   mtail

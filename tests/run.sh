@@ -74,7 +74,7 @@ label=()
 log="$build/ctest.log"
 (cd "$build" && ctest "${label[@]}" --output-on-failure -V) >"$log" 2>&1
 ctest_rc=$?
-grep -E '^[0-9]+: \[(FAIL|----)\]|Synthesis|tests passed|Test +#' "$log" | grep -vE 'Passed +[0-9.]+ sec' | tail -n 200
+grep -E '^[0-9]+: \[(FAIL|----)\]|SKIPPED|Synthesis|tests passed|Test +#' "$log" | grep -vE 'Passed +[0-9.]+ sec' | tail -n 200
 # Criterion prints one synthesis line per executable: count tests, not
 # executables.
 while read -r tested passing failing crashing; do

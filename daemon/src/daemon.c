@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 
+#include "ack.h"
 #include "evaluator.h"
+#include "feed_json.h"
+#include "feed_route.h"
 #include "feed_server.h"
 #include "indicator_store.h"
 #include "kafka_source.h"
@@ -17,6 +21,7 @@
 #include "pipeline.h"
 #include "redis_conn.h"
 #include "report_writer.h"
+#include "silence.h"
 
 struct daemon {
     const struct vigil_config *cfg;
@@ -123,6 +128,223 @@ static bool feed_ready(void *ctx, char *why, size_t len)
     return assigned > 0;
 }
 
+static void feed_kafka_lag(void *ctx, vigil_feed_lag_emit_fn emit, void *ectx)
+{
+    const struct daemon *d = ctx;
+    for (size_t i = 0; i < d->n_workers; i++)
+        vigil_worker_lag(d->workers[i], emit, ectx);
+}
+
+static void feed_notifications(void *ctx, vigil_feed_notification_emit_fn emit,
+                               void *ectx)
+{
+    const struct daemon *d = ctx;
+    if (!d->pager)
+        return;
+    size_t n = vigil_pager_counts(d->pager, NULL, 0);
+    struct vigil_pager_count *v = calloc(n + 1, sizeof(*v));
+    if (!v)
+        return;
+    n = vigil_pager_counts(d->pager, v, n);
+    for (size_t i = 0; i < n; i++)
+        emit(ectx, v[i].notifier, v[i].result, v[i].value);
+    free(v);
+}
+
+static int64_t feed_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A Redis context for one write of the API (the caller frees it); NULL
+ * with err filled. */
+static redisContext *feed_write_context(const struct daemon *d, char *err,
+                                        size_t errlen)
+{
+    char why[200];
+    redisContext *c = vigil_redis_connect(&d->cfg->redis, why, sizeof(why));
+    if (!c)
+        snprintf(err, errlen, "redis unavailable: %s", why);
+    return c;
+}
+
+static bool is_stream_id(const char *s)
+{
+    const char *dash = strchr(s, '-');
+    if (!dash || dash == s || dash[1] == '\0')
+        return false;
+    for (const char *p = s; *p; p++)
+        if (p != dash && (*p < '0' || *p > '9'))
+            return false;
+    return true;
+}
+
+/* The dedup key "<indicator>:<episode>" of the breaches entry sid, into
+ * out; 0, -1 when there is no such entry (err says so), -2 Redis. */
+static int breach_dedup(redisContext *c, const char *ns, const char *sid,
+                        char *out, size_t outlen, char *err, size_t errlen)
+{
+    redisReply *r =
+        redisCommand(c, "XRANGE vigil:{%s}:breaches %s %s", ns, sid, sid);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "redis: %s",
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+        if (r)
+            freeReplyObject(r);
+        return -2;
+    }
+    const char *ind = NULL, *episode = NULL;
+    if (r->elements == 1 && vigil_feed_json_is_entry(r->element[0])) {
+        const redisReply *fv = r->element[0]->element[1];
+        for (size_t i = 0; i + 1 < fv->elements; i += 2) {
+            if (strcmp(fv->element[i]->str, "indicator") == 0)
+                ind = fv->element[i + 1]->str;
+            else if (strcmp(fv->element[i]->str, "episode") == 0)
+                episode = fv->element[i + 1]->str;
+        }
+    }
+    int rc = 0;
+    if (ind && episode && episode[0])
+        snprintf(out, outlen, "%s:%s", ind, episode);
+    else
+        rc = -1;
+    if (rc < 0)
+        snprintf(err, errlen, "not found: no paged breach %s", sid);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* POST /api/v1/breaches/<id>/ack: id is a dedup key, an indicator id or
+ * a breaches stream ID. */
+static int feed_ack(void *ctx, const char *id, const char *author,
+                    const char *comment, char *err, size_t errlen)
+{
+    const struct daemon *d = ctx;
+    redisContext *c = feed_write_context(d, err, errlen);
+    if (!c)
+        return -2;
+    char dedup[VIGIL_FEED_MAX_ID + 64];
+    int rc = 0;
+    if (is_stream_id(id))
+        rc = breach_dedup(c, d->cfg->redis.ns, id, dedup, sizeof(dedup), err,
+                          errlen);
+    else
+        snprintf(dedup, sizeof(dedup), "%s", id);
+    if (rc == 0) {
+        struct vigil_ack_result res;
+        int arc = vigil_ack_breach(c, d->cfg->redis.ns, dedup, author,
+                                   comment && comment[0] ? comment : NULL,
+                                   feed_wall_ms(), &res, err, errlen);
+        if (arc == VIGIL_ACK_NOT_OPEN) {
+            char why[200];
+            snprintf(why, sizeof(why), "%s", err);
+            snprintf(err, errlen, "not found: %s", why);
+        }
+        rc = arc == 0 ? 0 : arc == -1 ? -2 : -1;
+    }
+    redisFree(c);
+    return rc;
+}
+
+static int feed_silence_add(void *ctx, const struct vigil_feed_silence *fs,
+                            char *id_out, size_t id_len, char *err,
+                            size_t errlen)
+{
+    const struct daemon *d = ctx;
+    int64_t now = feed_wall_ms();
+    struct vigil_silence s = {
+        .starts_ms = now,
+        .ends_ms = fs->until_ms,
+        .author = strdup(fs->author ? fs->author : "api"),
+        .reason = strdup(fs->reason ? fs->reason : ""),
+    };
+    int rc = s.author && s.reason ? 0 : -2;
+    size_t n = fs->matcher ? fs->matcher->n : 0;
+    s.matchers = calloc(n + 1, sizeof(*s.matchers));
+    if (!s.matchers)
+        rc = -2;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        s.matchers[i].key = strdup(fs->matcher->v[i].key);
+        s.matchers[i].value = strdup(fs->matcher->v[i].value);
+        s.n_matchers++;
+        if (!s.matchers[i].key || !s.matchers[i].value)
+            rc = -2;
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "out of memory");
+    redisContext *c = rc == 0 ? feed_write_context(d, err, errlen) : NULL;
+    if (rc == 0 && !c)
+        rc = -2;
+    if (c) {
+        int src = vigil_silence_add(c, d->cfg->redis.ns, &s, now, err, errlen);
+        rc = src == 0 ? 0 : src == VIGIL_SILENCE_INVALID ? -1 : -2;
+        if (rc == 0)
+            snprintf(id_out, id_len, "%s", s.id);
+        redisFree(c);
+    }
+    vigil_silence_fini(&s);
+    return rc;
+}
+
+static int feed_silence_list(void *ctx, vigil_feed_silence_emit_fn emit,
+                             void *ectx, char *err, size_t errlen)
+{
+    const struct daemon *d = ctx;
+    redisContext *c = feed_write_context(d, err, errlen);
+    if (!c)
+        return -2;
+    struct vigil_silence_list l = {0};
+    int rc = vigil_silence_load(c, d->cfg->redis.ns, &l, err, errlen);
+    redisFree(c);
+    if (rc < 0)
+        return -2;
+    int64_t now = feed_wall_ms();
+    for (size_t i = 0; i < l.n; i++) {
+        const struct vigil_silence *s = &l.v[i];
+        if (s->ends_ms <= now)
+            continue;
+        struct vigil_config_kv *kv = calloc(s->n_matchers + 1, sizeof(*kv));
+        if (!kv)
+            continue;
+        for (size_t k = 0; k < s->n_matchers; k++)
+            kv[k] = (struct vigil_config_kv){s->matchers[k].key,
+                                             s->matchers[k].value};
+        struct vigil_config_map m = {kv, s->n_matchers};
+        struct vigil_feed_silence fs = {
+            .id = s->id,
+            .matcher = &m,
+            .until_ms = s->ends_ms,
+            .created_ms = s->created_ms,
+            .author = s->author,
+            .reason = s->reason,
+        };
+        emit(ectx, &fs);
+        free(kv);
+    }
+    vigil_silence_list_fini(&l);
+    return 0;
+}
+
+static int feed_silence_expire(void *ctx, const char *id, const char *author,
+                               char *err, size_t errlen)
+{
+    (void)author;
+    const struct daemon *d = ctx;
+    redisContext *c = feed_write_context(d, err, errlen);
+    if (!c)
+        return -2;
+    int rc = vigil_silence_expire(c, d->cfg->redis.ns, id, feed_wall_ms(), err,
+                                  errlen);
+    redisFree(c);
+    if (rc == VIGIL_SILENCE_NOT_FOUND) {
+        snprintf(err, errlen, "not found: no silence %s", id);
+        return -1;
+    }
+    return rc == 0 ? 0 : rc == VIGIL_SILENCE_INVALID ? -1 : -2;
+}
+
 static int start_feed(struct daemon *d,
                       const struct vigil_indicator_set *indicators)
 {
@@ -138,11 +360,17 @@ static int start_feed(struct daemon *d,
         .connect_ctx = d,
         .pipeline_stats = &d->pipeline_stats,
         .rules = d->rules,
+        .flush_seconds = &d->source_stats.flush_seconds,
+        .kafka_lag = feed_kafka_lag,
+        .notifications = feed_notifications,
+        .metrics_ctx = d,
         .ready = feed_ready,
         .ready_ctx = d,
-        /* Still to plug in: .flush_seconds (observe in kafka_source.c
-         * around the batch script), .rule_matches, .kafka_lag,
-         * .notifications and .pager (the pager's ack and silences). */
+        .pager = {.ctx = d,
+                  .ack = feed_ack,
+                  .silence_add = feed_silence_add,
+                  .silence_list = feed_silence_list,
+                  .silence_expire = feed_silence_expire},
     };
     char err[256];
     d->feed = vigil_feed_create(&fc, err, sizeof(err));
@@ -233,6 +461,8 @@ static void on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
     vigil_indicator_store_destroy(d->store);
     d->store = NULL;
     d->rules = rules;
+    /* The feed must be off the old set before it is freed below. */
+    vigil_feed_swap(d->feed, rules, inds);
     if (start_evaluator(d, loop, inds) < 0)
         vigil_error("reload: cannot restart the indicator evaluator");
     vigil_indicator_set_destroy(d->own_indicators);
@@ -356,8 +586,6 @@ int vigil_daemon_run(const struct vigil_config *cfg,
     }
     vigil_info("vigild running: %zu workers in group '%s' on %s", d.n_workers,
                cfg->kafka.group, cfg->kafka.brokers);
-    if (start_feed(&d, indicators) < 0)
-        goto out;
     if (start_evaluator(&d, loop, indicators) < 0) {
         vigil_error("cannot start the indicator evaluator");
         goto out;
@@ -370,6 +598,9 @@ int vigil_daemon_run(const struct vigil_config *cfg,
         vigil_error("cannot start the periodic reports");
         goto out;
     }
+    /* The feed last: its threads read the pager and the workers. */
+    if (start_feed(&d, indicators) < 0)
+        goto out;
 
     ev_signal_init(&d.sigterm, on_stop_signal, SIGTERM);
     ev_signal_init(&d.sigint, on_stop_signal, SIGINT);
@@ -398,6 +629,7 @@ int vigil_daemon_run(const struct vigil_config *cfg,
     rc = 0;
 
 out:
+    vigil_feed_destroy(d.feed); /* first: its threads read the others */
     vigil_report_writer_destroy(d.reports); /* periodic reports */
     vigil_pager_destroy(d.pager); /* paging: stops before the evaluator */
     if (d.evaluator) {
@@ -405,7 +637,6 @@ out:
         vigil_evaluator_destroy(d.evaluator);
     }
     vigil_indicator_store_destroy(d.store);
-    vigil_feed_destroy(d.feed);
     for (size_t i = 0; i < d.n_workers; i++)
         vigil_worker_stop(d.workers[i]);
     for (size_t i = 0; i < d.n_workers; i++)

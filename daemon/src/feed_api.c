@@ -3,7 +3,6 @@
  * history, breaches and findings from Redis streams; acks and silences
  * through the pager's callbacks. Runs on MHD connection threads.
  */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,98 +10,16 @@
 #include <time.h>
 
 #include "feed_priv.h"
+#include "feed_request.h"
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 #define HISTORY_MAX 10000
 #define HISTORY_DEFAULT_MS (24LL * 3600 * 1000)
 
-/* A duration "90s", "15m", "1h30m", "7d" in ms; false when malformed. */
-static bool parse_duration(const char *s, int64_t *out)
-{
-    int64_t total = 0;
-    if (!*s)
-        return false;
-    while (*s) {
-        if (!isdigit((unsigned char)*s))
-            return false;
-        int64_t n = 0;
-        while (isdigit((unsigned char)*s)) {
-            if (n > 1000000000LL)
-                return false;
-            n = n * 10 + (*s++ - '0');
-        }
-        int64_t unit;
-        switch (*s++) {
-        case 's':
-            unit = 1000;
-            break;
-        case 'm':
-            unit = 60 * 1000;
-            break;
-        case 'h':
-            unit = 3600 * 1000;
-            break;
-        case 'd':
-            unit = 24 * 3600 * 1000;
-            break;
-        case 'w':
-            unit = 7 * 24 * 3600 * 1000LL;
-            break;
-        default:
-            return false;
-        }
-        total += n * unit;
-        if (total > 10LL * 365 * 24 * 3600 * 1000)
-            return false;
-    }
-    *out = total;
-    return true;
-}
-
-/*
- * A time parameter: epoch ms ("1700000000000"), ISO 8601 UTC
- * ("2023-11-14T22:13:20Z"), or relative to now ("-1h").
- */
 static bool parse_time(const struct vigil_feed *f, const char *s, int64_t *out)
 {
-    size_t len = strlen(s);
-    if (len == 0 || len > 40)
-        return false;
-    if (s[0] == '-') {
-        int64_t d;
-        if (!parse_duration(s + 1, &d))
-            return false;
-        *out = vigil_feed_now(f) - d;
-        return true;
-    }
-    struct vigil_feed_sid sid;
-    if (strchr(s, '-') == NULL && vigil_feed_sid_parse(s, len, &sid) &&
-        sid.ms < (uint64_t)INT64_MAX) {
-        *out = (int64_t)sid.ms;
-        return true;
-    }
-    struct tm tm = {0};
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end)
-        return false;
-    int64_t ms = 0;
-    if (*end == '.') {
-        end++;
-        int digits = 0;
-        while (isdigit((unsigned char)*end)) {
-            if (digits < 3)
-                ms = ms * 10 + (*end - '0');
-            digits++;
-            end++;
-        }
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    if (strcmp(end, "Z") != 0)
-        return false;
-    *out = (int64_t)timegm(&tm) * 1000 + ms;
-    return true;
+    return vigil_feed_parse_time(s, vigil_feed_now(f), out);
 }
 
 static const char *arg(struct MHD_Connection *c, const char *name)
@@ -114,15 +31,7 @@ static const char *arg(struct MHD_Connection *c, const char *name)
 static bool parse_limit(struct MHD_Connection *c, unsigned def, unsigned max,
                         unsigned *out)
 {
-    const char *s = arg(c, "limit");
-    *out = def;
-    if (!s)
-        return true;
-    struct vigil_feed_sid n;
-    if (strchr(s, '-') || !vigil_feed_sid_parse(s, strlen(s), &n) || n.ms == 0)
-        return false;
-    *out = n.ms > max ? max : (unsigned)n.ms;
-    return true;
+    return vigil_feed_parse_limit(arg(c, "limit"), def, max, out);
 }
 
 /* The route's id as a C string. */
@@ -453,57 +362,26 @@ static enum MHD_Result pager_result(struct MHD_Connection *c, int rc,
     return vigil_feed_reply_error(c, 503, err[0] ? err : "unavailable");
 }
 
-/* The body as a JSON object (an empty body is {}); NULL when malformed. */
-static cJSON *body_json(const char *body, size_t len)
-{
-    if (len == 0)
-        return cJSON_CreateObject();
-    cJSON *j = cJSON_ParseWithLength(body, len);
-    if (j && !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return NULL;
-    }
-    return j;
-}
-
-/* A string member of at most max bytes, or def; false when wrong. */
-static bool member(const cJSON *o, const char *key, size_t max, const char *def,
-                   const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    *out = def;
-    if (!v || cJSON_IsNull(v))
-        return true;
-    if (!cJSON_IsString(v) || strlen(v->valuestring) > max)
-        return false;
-    *out = v->valuestring;
-    return true;
-}
-
 static enum MHD_Result serve_ack(struct vigil_feed *f, struct MHD_Connection *c,
                                  const struct vigil_feed_route *r,
                                  const char *body, size_t len)
 {
     if (!f->cfg.pager.ack)
         return vigil_feed_reply_error(c, 501, "acks are not available");
-    cJSON *j = body_json(body, len);
-    const char *author, *comment;
-    if (!j || !member(j, "author", 128, "api", &author) ||
-        !member(j, "comment", 1024, "", &comment)) {
-        cJSON_Delete(j);
+    struct vigil_feed_ack_req rq;
+    if (vigil_feed_ack_parse(body, len, &rq) < 0)
         return vigil_feed_reply_error(
             c, 400, "body: {\"author\": string, \"comment\": string}");
-    }
     char id[VIGIL_FEED_MAX_ID + 1], err[256] = "";
     route_id(r, id, sizeof(id));
-    int rc = f->cfg.pager.ack(f->cfg.pager.ctx, id, author, comment, err,
+    int rc = f->cfg.pager.ack(f->cfg.pager.ctx, id, rq.author, rq.comment, err,
                               sizeof(err));
     cJSON *ok = cJSON_CreateObject();
     if (ok) {
         cJSON_AddStringToObject(ok, "acked", id);
-        cJSON_AddStringToObject(ok, "author", author);
+        cJSON_AddStringToObject(ok, "author", rq.author);
     }
-    cJSON_Delete(j);
+    vigil_feed_ack_req_fini(&rq);
     return pager_result(c, rc, err, ok);
 }
 
@@ -550,56 +428,24 @@ static enum MHD_Result serve_silences(struct vigil_feed *f,
     return pager_result(c, rc, err, o);
 }
 
-#define MATCHER_MAX 32
-
 static enum MHD_Result serve_silence_add(struct vigil_feed *f,
                                          struct MHD_Connection *c,
                                          const char *body, size_t len)
 {
     if (!f->cfg.pager.silence_add)
         return vigil_feed_reply_error(c, 501, "silences are not available");
-    static const char usage[] =
-        "body: {\"matcher\": {label: value, ...}, \"until\": time or "
-        "\"duration\": \"2h\", \"author\": string, \"reason\": string}";
-    cJSON *j = len ? body_json(body, len) : NULL;
-    const cJSON *m = j ? cJSON_GetObjectItem(j, "matcher") : NULL;
-    const char *author, *reason, *until_s, *duration_s;
-    struct vigil_config_kv kv[MATCHER_MAX];
-    struct vigil_config_map matcher = {kv, 0};
-    int64_t now = vigil_feed_now(f), until = 0, d = 0;
-    bool ok = j && cJSON_IsObject(m) && m->child &&
-              member(j, "author", 128, "api", &author) &&
-              member(j, "reason", 1024, "", &reason) &&
-              member(j, "until", 40, NULL, &until_s) &&
-              member(j, "duration", 40, NULL, &duration_s);
-    const cJSON *e, *pairs = ok ? m : NULL;
-    cJSON_ArrayForEach(e, pairs)
-    {
-        if (!cJSON_IsString(e) || matcher.n == MATCHER_MAX ||
-            strlen(e->string) > 128 || strlen(e->valuestring) > 256) {
-            ok = false;
-            break;
-        }
-        kv[matcher.n++] = (struct vigil_config_kv){e->string, e->valuestring};
-    }
-    if (ok && until_s) {
-        ok = parse_time(f, until_s, &until);
-    } else if (ok && duration_s) {
-        ok = parse_duration(duration_s, &d);
-        until = now + d;
-    } else {
-        ok = false;
-    }
-    if (!ok || until <= now) {
-        cJSON_Delete(j);
-        return vigil_feed_reply_error(c, 400, ok ? "until is past" : usage);
-    }
+    struct vigil_feed_silence_req rq;
+    const char *why;
+    int64_t now = vigil_feed_now(f);
+    if (vigil_feed_silence_parse(body, len, now, &rq, &why) < 0)
+        return vigil_feed_reply_error(c, 400, why);
+    int64_t until = rq.until_ms;
     struct vigil_feed_silence s = {
-        .matcher = &matcher,
+        .matcher = &rq.matcher,
         .until_ms = until,
         .created_ms = now,
-        .author = author,
-        .reason = reason,
+        .author = rq.author,
+        .reason = rq.reason,
     };
     char id[VIGIL_FEED_MAX_ID + 1] = "", err[256] = "";
     int rc = f->cfg.pager.silence_add(f->cfg.pager.ctx, &s, id, sizeof(id), err,
@@ -612,7 +458,7 @@ static enum MHD_Result serve_silence_add(struct vigil_feed *f,
         vigil_feed_json_time(until, buf, sizeof(buf));
         cJSON_AddStringToObject(out, "until", buf);
     }
-    cJSON_Delete(j);
+    vigil_feed_silence_req_fini(&rq);
     return pager_result(c, rc, err, out);
 }
 

@@ -44,6 +44,37 @@ err_free_item:
     return NULL;
 }
 
+struct vigil_feed_item *
+vigil_feed_item_rebind(const struct vigil_feed_item *it,
+                       const struct vigil_indicator *ind)
+{
+    struct vigil_feed_item *c = malloc(sizeof(*c));
+    if (!c)
+        return NULL;
+    memcpy(c, it, sizeof(*c));
+    atomic_init(&c->refs, 1);
+    c->ind = ind;
+    c->top = NULL;
+    c->n_top = 0;
+    if (it->n_top == 0)
+        return c;
+    c->top = calloc(it->n_top, sizeof(*c->top));
+    if (!c->top)
+        goto err_free_copy;
+    for (size_t i = 0; i < it->n_top; i++) {
+        c->top[i].key = strdup(it->top[i].key);
+        if (!c->top[i].key)
+            goto err_free_copy;
+        c->top[i].count = it->top[i].count;
+        c->n_top++;
+    }
+    return c;
+
+err_free_copy:
+    vigil_feed_item_unref(c);
+    return NULL;
+}
+
 struct vigil_feed_item *vigil_feed_item_ref(struct vigil_feed_item *it)
 {
     atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);

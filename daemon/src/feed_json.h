@@ -48,6 +48,12 @@ struct vigil_feed_item {
 struct vigil_feed_item *
 vigil_feed_item_create(const struct vigil_indicator_snapshot *s);
 
+/* A copy of it for the indicator ind (another set's definition with the
+ * same id), with one reference; NULL when out of memory. */
+struct vigil_feed_item *
+vigil_feed_item_rebind(const struct vigil_feed_item *it,
+                       const struct vigil_indicator *ind);
+
 /* Takes one more reference; returns it. Any thread. */
 struct vigil_feed_item *vigil_feed_item_ref(struct vigil_feed_item *it);
 

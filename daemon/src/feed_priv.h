@@ -42,6 +42,9 @@ struct vigil_feed {
     char *ns;
     char prefix[160];  /* "vigil:{ns}:" */
     char channel[170]; /* "vigil:{ns}:feed" */
+    /* The indicator set and the table: read under set_lock (shared) by
+     * HTTP threads and the pump; swapped under it (exclusive, then mu). */
+    pthread_rwlock_t set_lock;
     const struct vigil_indicator_set *set;
 
     struct MHD_Daemon *mhd;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "feed_dashboard.h"
 #include "feed_priv.h"
@@ -226,10 +227,8 @@ static enum MHD_Result serve_metrics(struct vigil_feed *f,
     for (size_t i = 0; i < n_rules; i++) {
         rs[i].rule = vigil_rule_set_rule(rules, i)->id;
         rs[i].limit_hits = vigil_rule_set_limit_hits(rules, i);
-        if (f->cfg.rule_matches) {
-            rs[i].has_matches = true;
-            rs[i].matches = f->cfg.rule_matches(f->cfg.metrics_ctx, i);
-        }
+        rs[i].has_matches = true;
+        rs[i].matches = vigil_rule_set_matches(rules, i);
     }
     m.rules = rs;
     m.n_rules = n_rules;
@@ -346,8 +345,9 @@ static bool session_ok(struct vigil_feed *f, struct MHD_Connection *c)
                                     vigil_feed_now(f));
 }
 
-static enum MHD_Result dispatch(struct vigil_feed *f, struct MHD_Connection *c,
-                                struct feed_req *rq)
+static enum MHD_Result dispatch_locked(struct vigil_feed *f,
+                                       struct MHD_Connection *c,
+                                       struct feed_req *rq)
 {
     const struct vigil_feed_route *r = &rq->route;
     if (rq->url_too_long)
@@ -410,6 +410,16 @@ static enum MHD_Result dispatch(struct vigil_feed *f, struct MHD_Connection *c,
         return vigil_feed_api(f, c, r, rq->body.data ? rq->body.data : "",
                               rq->body.len);
     }
+}
+
+/* Every handler reads the indicator set: a reload waits for it. */
+static enum MHD_Result dispatch(struct vigil_feed *f, struct MHD_Connection *c,
+                                struct feed_req *rq)
+{
+    pthread_rwlock_rdlock(&f->set_lock);
+    enum MHD_Result rc = dispatch_locked(f, c, rq);
+    pthread_rwlock_unlock(&f->set_lock);
+    return rc;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -573,6 +583,13 @@ struct vigil_feed *vigil_feed_create(const struct vigil_feed_config *cfg,
     f->rl = (struct vigil_ratelimit)VIGIL_RATELIMIT_INIT(10000, 5);
     f->next_seq = 1;
     pthread_mutex_init(&f->mu, NULL);
+    /* Writer first: a reload must not wait behind a stream of readers. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&f->set_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&f->rules_mu, NULL);
     pthread_mutex_init(&f->pool_mu, NULL);
     pthread_cond_init(&f->pump_cv, NULL);
@@ -622,11 +639,12 @@ int vigil_feed_start(struct vigil_feed *f, char *err, size_t errlen)
         return -1;
     }
     f->mhd = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, f, MHD_OPTION_CONNECTION_LIMIT,
-        f->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        flags, port, NULL, NULL, on_request, f, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
+        MHD_OPTION_CONNECTION_LIMIT, f->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
     if (!f->mhd) {
         snprintf(err, errlen, "http.listen: cannot listen on %s:%d", f->host,
@@ -641,6 +659,18 @@ int vigil_feed_start(struct vigil_feed *f, char *err, size_t errlen)
                strchr(f->host, ':') ? "[" : "", f->host,
                strchr(f->host, ':') ? "]" : "", f->port,
                f->read_token ? "read token required" : "open reads");
+    return 0;
+}
+
+int vigil_feed_add_connection(struct vigil_feed *f, int fd)
+{
+    struct sockaddr_in peer = {.sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (!f->mhd || MHD_add_connection(f->mhd, fd, (struct sockaddr *)&peer,
+                                      sizeof(peer)) != MHD_YES) {
+        close(fd);
+        return -1;
+    }
     return 0;
 }
 
@@ -688,6 +718,53 @@ void vigil_feed_set_rules(struct vigil_feed *f, struct vigil_rule_set *rules)
     vigil_rule_set_unref(old);
 }
 
+void vigil_feed_swap(struct vigil_feed *f, struct vigil_rule_set *rules,
+                     const struct vigil_indicator_set *indicators)
+{
+    static const struct vigil_indicator_set none = {0};
+    if (!f)
+        return;
+    const struct vigil_indicator_set *set = indicators ? indicators : &none;
+    struct vigil_feed_item **table = calloc(set->n + 1, sizeof(*table));
+    pthread_rwlock_wrlock(&f->set_lock);
+    pthread_mutex_lock(&f->mu);
+    struct vigil_feed_item **old = f->table;
+    size_t n_old = f->set->n;
+    if (!table) {
+        /* Keep the old array (large enough for an empty set). */
+        vigil_log_rl(&f->rl, VIGIL_LOG_WARN,
+                     "feed: out of memory: no indicators until the next "
+                     "reload");
+        set = &none;
+        table = old;
+        old = NULL;
+        for (size_t i = 0; i < n_old; i++) {
+            vigil_feed_item_unref(table[i]);
+            table[i] = NULL;
+        }
+    }
+    for (size_t j = 0; old && j < set->n; j++) {
+        for (size_t i = 0; i < n_old; i++) {
+            if (old[i] && strcmp(old[i]->ind->id, set->v[j].id) == 0) {
+                table[j] = vigil_feed_item_rebind(old[i], &set->v[j]);
+                break;
+            }
+        }
+    }
+    /* Queued evaluations point into the old set. */
+    for (size_t i = 0; i < f->n_queue; i++)
+        vigil_feed_item_unref(f->queue[i]);
+    f->n_queue = 0;
+    f->set = set;
+    f->table = table;
+    pthread_mutex_unlock(&f->mu);
+    pthread_rwlock_unlock(&f->set_lock);
+    for (size_t i = 0; old && i < n_old; i++)
+        vigil_feed_item_unref(old[i]);
+    free(old);
+    vigil_feed_set_rules(f, rules);
+}
+
 void vigil_feed_stop(struct vigil_feed *f)
 {
     if (!f)
@@ -720,6 +797,7 @@ void vigil_feed_destroy(struct vigil_feed *f)
     pthread_mutex_destroy(&f->pool_mu);
     pthread_mutex_destroy(&f->rules_mu);
     pthread_mutex_destroy(&f->mu);
+    pthread_rwlock_destroy(&f->set_lock);
     vigil_feed_sessions_destroy(f->sessions);
     free(f->queue);
     free(f->table);

@@ -96,11 +96,10 @@ struct vigil_feed_config {
 
     /* /metrics providers; every one may be NULL. Read on HTTP threads. */
     const struct vigil_pipeline_stats *pipeline_stats; /* borrowed */
-    struct vigil_rule_set *rules;                     /* a reference is taken */
+    /* vigil_rule_matches_total and vigil_regex_limit_hits_total come
+     * from the set's own counters (a reference is taken). */
+    struct vigil_rule_set *rules;
     const struct vigil_feed_histogram *flush_seconds; /* borrowed */
-    /* Matches of rule i of `rules` (vigil_rule_matches_total); NULL:
-     * that family has no samples. */
-    uint64_t (*rule_matches)(void *ctx, size_t rule_index);
     /* Emits consumer lag per partition; NULL: no vigil_kafka_lag. */
     void (*kafka_lag)(void *ctx, vigil_feed_lag_emit_fn emit, void *ectx);
     /* Emits notification counts per notifier and result. */
@@ -140,6 +139,15 @@ struct vigil_feed *vigil_feed_create(const struct vigil_feed_config *cfg,
  * address in use, ...). Main thread. */
 int vigil_feed_start(struct vigil_feed *f, char *err, size_t errlen);
 
+/*
+ * Serves one already connected stream socket fd (e.g. one end of a
+ * socketpair) as if it had been accepted from 127.0.0.1: for tests and
+ * the HTTP fuzz target, which drive the whole request handling without
+ * any network. The feed takes fd (closes it). 0, or -1 (fd closed).
+ * Any thread, after _start.
+ */
+int vigil_feed_add_connection(struct vigil_feed *f, int fd);
+
 /* The bound port (after _start; the chosen one when cfg->port was 0). */
 int vigil_feed_port(const struct vigil_feed *f);
 
@@ -155,6 +163,19 @@ void vigil_feed_publish(struct vigil_feed *f,
 /* Swaps the rule set /metrics reports (SIGHUP reload); a reference is
  * taken, the old one dropped. Main thread. */
 void vigil_feed_set_rules(struct vigil_feed *f, struct vigil_rule_set *rules);
+
+/*
+ * SIGHUP reload: the feed moves to a new indicator set (borrowed; must
+ * outlive the feed or the next swap) and rule set (a reference is taken).
+ * Waits until no HTTP thread or the pump still reads the old set, so the
+ * caller may free the old set as soon as this returns. The newest
+ * evaluation of an indicator that keeps its id is carried over;
+ * evaluations queued for the pump are dropped. Never fails (out of
+ * memory leaves the feed with no indicators until the next swap). Main
+ * thread, with no evaluator publishing into the old set any more.
+ */
+void vigil_feed_swap(struct vigil_feed *f, struct vigil_rule_set *rules,
+                     const struct vigil_indicator_set *indicators);
 
 /* Ends every SSE stream, stops the HTTP and pump threads (joins them).
  * Idempotent. Main thread. */

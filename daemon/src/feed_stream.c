@@ -127,6 +127,7 @@ static void pump_batch(struct vigil_feed *f, struct vigil_feed_item **items,
 {
     char **json = calloc(n, sizeof(*json));
     struct resolved *res = calloc(n, sizeof(*res));
+    /* Up to three commands per item: hist, breaches, PUBLISH. */
     redisReply **replies = calloc(3 * n + 1, sizeof(*replies));
     size_t n_replies = 0;
     if (!json || !res || !replies)
@@ -220,22 +221,28 @@ static void *pump_main(void *arg)
     struct vigil_feed_item **batch = calloc(FEED_QUEUE_MAX, sizeof(*batch));
     if (!batch)
         return NULL;
-    pthread_mutex_lock(&f->mu);
     for (;;) {
+        pthread_mutex_lock(&f->mu);
         while (f->n_queue == 0 && !f->stopping)
             pthread_cond_wait(&f->pump_cv, &f->mu);
-        if (f->stopping)
+        bool stop = f->stopping;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
             break;
+        /* The items point into the indicator set: hold it (a reload
+         * drops what is queued while it has the lock). */
+        pthread_rwlock_rdlock(&f->set_lock);
+        pthread_mutex_lock(&f->mu);
         size_t n = f->n_queue;
         memcpy(batch, f->queue, n * sizeof(*batch));
         f->n_queue = 0;
         pthread_mutex_unlock(&f->mu);
-        pump_batch(f, batch, n);
+        if (n > 0)
+            pump_batch(f, batch, n);
         for (size_t i = 0; i < n; i++)
             vigil_feed_item_unref(batch[i]);
-        pthread_mutex_lock(&f->mu);
+        pthread_rwlock_unlock(&f->set_lock);
     }
-    pthread_mutex_unlock(&f->mu);
     free(batch);
     return NULL;
 }
@@ -342,10 +349,10 @@ static bool replay(struct sse *s)
     bool ok = rc != NULL;
     unsigned max = f->cfg.replay_max_events;
     for (size_t i = 0; ok && i < f->set->n; i++)
-        redisAppendCommand(rc, "XRANGE %shist:%s %s + COUNT %u", f->prefix,
+        redisAppendCommand(rc, "XRANGE %shist:%s (%s + COUNT %u", f->prefix,
                            f->set->v[i].id, from, max);
     if (ok)
-        redisAppendCommand(rc, "XRANGE %sbreaches %s + COUNT %u", f->prefix,
+        redisAppendCommand(rc, "XRANGE %sbreaches (%s + COUNT %u", f->prefix,
                            from, max);
     bool io_ok = ok;
     size_t total = 0;
@@ -396,10 +403,18 @@ static bool replay(struct sse *s)
     return ok;
 }
 
+static bool replay_locked(struct sse *s)
+{
+    pthread_rwlock_rdlock(&s->f->set_lock);
+    bool ok = replay(s);
+    pthread_rwlock_unlock(&s->f->set_lock);
+    return ok;
+}
+
 static void sse_begin(struct sse *s)
 {
     vigil_feed_buf_str(&s->out, "retry: 2000\n: vigil feed\n\n");
-    if (s->has_from && !replay(s))
+    if (s->has_from && !replay_locked(s))
         vigil_feed_buf_str(&s->out, "event: reset\ndata: {}\n\n");
 }
 
@@ -428,7 +443,7 @@ static void sse_fill(struct sse *s)
     } else {
         for (int k = 0; k < 64 && s->next < f->next_seq; k++, s->next++) {
             const struct feed_frame *fr = &f->ring[s->next % FEED_RING];
-            if (s->has_after && vigil_feed_sid_cmp(fr->id, s->after) < 0)
+            if (s->has_after && vigil_feed_sid_cmp(fr->id, s->after) <= 0)
                 continue;
             vigil_feed_buf_add(&s->out, fr->text, fr->len);
             sent = true;

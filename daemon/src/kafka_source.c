@@ -120,6 +120,7 @@ struct vigil_worker {
     enum inflight_state inflight;
     size_t inflight_n; /* messages in the batch in flight */
     uintptr_t gen;     /* names the EVALSHA whose reply is awaited */
+    double sent_at;    /* ev_time() when it was sent */
     unsigned noscript; /* NOSCRIPT replies to the batch in flight */
     bool in_sync;      /* a synchronous wait runs: no blocking */
     struct vigil_flush_result res;
@@ -448,6 +449,7 @@ static bool send_inflight(struct vigil_worker *w)
         return false;
     }
     w->inflight = INFLIGHT_SENT;
+    w->sent_at = ev_time(); /* vigil_redis_flush_seconds */
     atomic_fetch_add_explicit(&w->c.source_stats->redis_commands, 1,
                               memory_order_relaxed);
     arm_redis_timeout(w);
@@ -560,6 +562,9 @@ static void on_batch_reply(redisAsyncContext *ac, void *reply, void *gen)
     if ((uintptr_t)gen != w->gen || w->inflight != INFLIGHT_SENT)
         return; /* stale: a batch given up on revocation or shutdown */
     ev_timer_stop(w->loop, &w->redis_timeout);
+    if (reply)
+        vigil_feed_histogram_observe(&w->c.source_stats->flush_seconds,
+                                     ev_time() - w->sent_at);
     struct vigil_batch *b = w->spare.batch;
     int rc = vigil_counter_store_parse_reply(w->store, b, reply, &w->res);
     if (rc == VIGIL_COUNTER_STORE_NOSCRIPT && w->noscript++ == 0 &&
@@ -1297,4 +1302,25 @@ bool vigil_worker_redis_ok(const struct vigil_worker *w)
 unsigned vigil_worker_assigned(const struct vigil_worker *w)
 {
     return atomic_load(&((struct vigil_worker *)w)->assigned);
+}
+
+void vigil_worker_lag(struct vigil_worker *w, vigil_worker_lag_fn emit,
+                      void *ctx)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (!w->rk || rd_kafka_assignment(w->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(w->rk, l);
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        int64_t lo = -1, hi = -1;
+        if (tp->offset < 0 ||
+            rd_kafka_get_watermark_offsets(w->rk, tp->topic, tp->partition, &lo,
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        emit(ctx, tp->topic, tp->partition,
+             hi > tp->offset ? hi - tp->offset : 0);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "feed_metrics.h"
 #include "pipeline.h"
 #include "plugin_loader.h"
 #include "rule_set.h"
@@ -29,6 +30,8 @@ struct vigil_source_stats {
     _Atomic uint64_t dead_lettered;    /* copied to the dead-letter topic */
     _Atomic uint64_t oversized;        /* larger than max_message_bytes */
     _Atomic uint64_t redis_commands;   /* sent by workers */
+    /* Time each batch script took (vigil_redis_flush_seconds). */
+    struct vigil_feed_histogram flush_seconds;
 };
 
 struct vigil_worker_config {
@@ -69,5 +72,18 @@ bool vigil_worker_redis_ok(const struct vigil_worker *w);
 
 /* Number of partitions assigned to the worker. Any thread. */
 unsigned vigil_worker_assigned(const struct vigil_worker *w);
+
+/* Receives one partition's consumer lag; topic borrowed for the call. */
+typedef void (*vigil_worker_lag_fn)(void *ctx, const char *topic,
+                                    int32_t partition, int64_t lag);
+
+/*
+ * Calls emit for every partition assigned to the worker whose position
+ * and high watermark are known: lag = high watermark - position, in
+ * messages (librdkafka's cached watermarks; never waits for a broker).
+ * Any thread.
+ */
+void vigil_worker_lag(struct vigil_worker *w, vigil_worker_lag_fn emit,
+                      void *ctx);
 
 #endif

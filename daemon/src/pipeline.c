@@ -140,6 +140,7 @@ static int on_match(const struct vigil_match *m, void *user)
 {
     struct vigil_pipeline *p = user;
     p->matched++;
+    vigil_rule_set_count_match(p->set, m->rule->index);
     for (size_t i = 0; i < m->rule->n_counts; i++) {
         int rc = apply_count(p, m, &m->rule->counts[i]);
         if (rc == VIGIL_BATCH_LATE)

@@ -96,6 +96,7 @@ static void set_destroy(struct vigil_rule_set *set)
     }
     free(set->fields);
     free(set->limit_hits);
+    free(set->matches);
     free(set);
 }
 
@@ -170,10 +171,13 @@ vigil_rule_set_assemble(struct vigil_rule **rules, size_t n_rules,
             set->max_captures = rules[i]->n_captures;
     }
     set->limit_hits = calloc(n_rules ? n_rules : 1, sizeof(*set->limit_hits));
-    if (!set->limit_hits || build_fields(set) < 0)
+    set->matches = calloc(n_rules ? n_rules : 1, sizeof(*set->matches));
+    if (!set->limit_hits || !set->matches || build_fields(set) < 0)
         goto err_destroy;
-    for (size_t i = 0; i < n_rules; i++)
+    for (size_t i = 0; i < n_rules; i++) {
         atomic_init(&set->limit_hits[i], 0);
+        atomic_init(&set->matches[i], 0);
+    }
 
     set->prefilter_why = "disabled by option";
     if (!(opts && opts->no_prefilter)) {
@@ -434,4 +438,17 @@ uint64_t vigil_rule_set_limit_hits(const struct vigil_rule_set *set, size_t i)
     if (i >= set->n_rules)
         return 0;
     return atomic_load_explicit(&set->limit_hits[i], memory_order_relaxed);
+}
+
+void vigil_rule_set_count_match(struct vigil_rule_set *set, size_t i)
+{
+    if (i < set->n_rules)
+        atomic_fetch_add_explicit(&set->matches[i], 1, memory_order_relaxed);
+}
+
+uint64_t vigil_rule_set_matches(const struct vigil_rule_set *set, size_t i)
+{
+    if (i >= set->n_rules)
+        return 0;
+    return atomic_load_explicit(&set->matches[i], memory_order_relaxed);
 }

@@ -262,4 +262,10 @@ size_t vigil_rule_set_unfiltered(const struct vigil_rule_set *set,
  */
 uint64_t vigil_rule_set_limit_hits(const struct vigil_rule_set *set, size_t i);
 
+/* Counts one match of rule i (relaxed atomic; any thread), and reads the
+ * count summed over every thread (vigil_rule_matches_total{rule}). The
+ * counts live in the set: a reloaded set starts again from 0. */
+void vigil_rule_set_count_match(struct vigil_rule_set *set, size_t i);
+uint64_t vigil_rule_set_matches(const struct vigil_rule_set *set, size_t i);
+
 #endif

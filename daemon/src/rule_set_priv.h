@@ -30,6 +30,7 @@ struct vigil_rule_set {
     uint32_t max_groups;          /* largest capture count of any pattern */
     size_t max_captures;          /* largest n_captures of any rule */
     _Atomic uint64_t *limit_hits; /* per rule */
+    _Atomic uint64_t *matches;    /* per rule */
     struct vigil_prefilter *prefilter; /* NULL: PCRE2 alone */
     const char *prefilter_why;         /* static: why there is none */
 };

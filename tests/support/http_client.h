@@ -1,8 +1,10 @@
 /*
  * http_client: libcurl helpers for tests of the HTTP feed: one blocking
- * request with its status, headers and body; and an SSE client driven
+ * request with its status, headers and body; an SSE client driven
  * through curl's multi interface, so that a test can keep a stream open
- * while it publishes on the same thread.
+ * while it publishes on the same thread; and a minimal WebSocket client
+ * (RFC 6455, text frames, ws:// on loopback) to drive a browser over the
+ * Chrome DevTools protocol.
  */
 #ifndef VIGIL_TEST_HTTP_CLIENT_H
 #define VIGIL_TEST_HTTP_CLIENT_H
@@ -61,5 +63,22 @@ bool vigil_test_sse_ended(const struct vigil_test_sse *s);
 
 /* Aborts the transfer and frees s; NULL is fine. */
 void vigil_test_sse_close(struct vigil_test_sse *s);
+
+struct vigil_test_ws;
+
+/* Connects to ws://HOST:PORT/PATH and completes the opening handshake.
+ * NULL (printed) on error. */
+struct vigil_test_ws *vigil_test_ws_connect(const char *url);
+
+/* Sends text[0..len) as one masked text frame. 0 or -1. */
+int vigil_test_ws_send(struct vigil_test_ws *w, const char *text, size_t len);
+
+/* Receives the next whole text message (continuations joined; control
+ * frames skipped) within timeout_ms. Returns a heap NUL-terminated
+ * string (free()) or NULL on timeout, close or error. */
+char *vigil_test_ws_recv(struct vigil_test_ws *w, int timeout_ms);
+
+/* Closes the connection and frees w; NULL is fine. */
+void vigil_test_ws_close(struct vigil_test_ws *w);
 
 #endif
