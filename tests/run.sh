@@ -8,6 +8,8 @@
 #   VIGIL_BUILD_DIR      build folder (default build-test)
 #   VIGIL_TEST_LABEL     run only the tests with this CTest label (unit,
 #                        integration)
+#   VIGIL_TEST_JOBS      test executables run at once (default 4: most
+#                        integration tests wait on daemons, not on the CPU)
 #   VIGIL_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips)
 #   VIGIL_STATIC         0 skips cppcheck and clang-tidy (tests/static/run.sh)
 #   VIGIL_SOAK_SECONDS   length of the soak run, tests/bench/soak.sh
@@ -72,7 +74,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 label=()
 [[ -n "${VIGIL_TEST_LABEL:-}" ]] && label=(-L "$VIGIL_TEST_LABEL")
 log="$build/ctest.log"
-(cd "$build" && ctest "${label[@]}" --output-on-failure -V) >"$log" 2>&1
+(cd "$build" && ctest "${label[@]}" -j"${VIGIL_TEST_JOBS:-4}" \
+   --output-on-failure -V) >"$log" 2>&1
 ctest_rc=$?
 grep -E '^[0-9]+: \[(FAIL|----)\]|SKIPPED|Synthesis|tests passed|Test +#' "$log" | grep -vE 'Passed +[0-9.]+ sec' | tail -n 200
 # Criterion prints one synthesis line per executable: count tests, not

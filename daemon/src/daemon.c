@@ -2,6 +2,7 @@
 
 #include <ev.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,10 @@ struct daemon {
     /* What the last successful reload loaded (owned; NULL before). */
     struct vigil_rule_set *own_rules;
     struct vigil_indicator_set *own_indicators;
-    uint64_t reloads;
-    uint64_t reload_failures;
+    /* SIGHUP reloads that took effect and that were refused; read by
+     * /metrics on HTTP threads. */
+    _Atomic uint64_t reloads;
+    _Atomic uint64_t reload_failures;
     ev_timer deadline;
     ev_timer report;
 };
@@ -133,6 +136,13 @@ static void feed_kafka_lag(void *ctx, vigil_feed_lag_emit_fn emit, void *ectx)
     const struct daemon *d = ctx;
     for (size_t i = 0; i < d->n_workers; i++)
         vigil_worker_lag(d->workers[i], emit, ectx);
+}
+
+static void feed_reloads(void *ctx, uint64_t *ok, uint64_t *failed)
+{
+    struct daemon *d = ctx;
+    *ok = atomic_load(&d->reloads);
+    *failed = atomic_load(&d->reload_failures);
 }
 
 static void feed_notifications(void *ctx, vigil_feed_notification_emit_fn emit,
@@ -363,6 +373,7 @@ static int start_feed(struct daemon *d,
         .flush_seconds = &d->source_stats.flush_seconds,
         .kafka_lag = feed_kafka_lag,
         .notifications = feed_notifications,
+        .reloads = feed_reloads,
         .metrics_ctx = d,
         .ready = feed_ready,
         .ready_ctx = d,
@@ -440,10 +451,10 @@ static void on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
             vigil_diag_format(&diags.v[i], line, sizeof(line));
             vigil_error("reload: %s", line);
         }
-        d->reload_failures++;
+        uint64_t failures = atomic_fetch_add(&d->reload_failures, 1) + 1;
         vigil_error("reload failed (%llu so far): the running rules and "
                     "indicators stay in effect",
-                    (unsigned long long)d->reload_failures);
+                    (unsigned long long)failures);
         vigil_indicator_set_destroy(inds);
         if (rules)
             vigil_rule_set_unref(rules);
@@ -470,7 +481,7 @@ static void on_reload(struct ev_loop *loop, ev_signal *sig, int revents)
         vigil_rule_set_unref(d->own_rules);
     d->own_rules = rules;
     d->own_indicators = inds;
-    d->reloads++;
+    atomic_fetch_add(&d->reloads, 1);
     vigil_info("reloaded: %zu rules, %zu indicators",
                vigil_rule_set_size(rules), inds->n);
 }

@@ -194,4 +194,14 @@ void vigil_feed_metrics_render(const struct vigil_feed_metrics *m,
         label(out, ",", "result", s->result);
         vigil_feed_buf_fmt(out, "} %" PRIu64 "\n", s->count);
     }
+    if (m->has_reloads) {
+        family(out, "vigil_reloads_total", "counter",
+               "SIGHUP reloads by result: ok took effect, error was refused "
+               "and the running rules stayed.");
+        vigil_feed_buf_fmt(out,
+                           "vigil_reloads_total{result=\"ok\"} %" PRIu64 "\n"
+                           "vigil_reloads_total{result=\"error\"} %" PRIu64
+                           "\n",
+                           m->reloads_ok, m->reloads_failed);
+    }
 }

@@ -90,6 +90,9 @@ struct vigil_feed_metrics {
     size_t n_indicators;
     const struct vigil_feed_notification_sample *notifications;
     size_t n_notifications;
+    bool has_reloads; /* false: vigil_reloads_total is left out */
+    uint64_t reloads_ok;
+    uint64_t reloads_failed;
 };
 
 /* Appends the exposition text of m to out. Any thread. */

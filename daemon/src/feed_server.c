@@ -254,6 +254,10 @@ static enum MHD_Result serve_metrics(struct vigil_feed *f,
         m.notifications = s.notes;
         m.n_notifications = s.n_notes;
     }
+    if (f->cfg.reloads) {
+        f->cfg.reloads(f->cfg.metrics_ctx, &m.reloads_ok, &m.reloads_failed);
+        m.has_reloads = true;
+    }
     vigil_feed_metrics_render(&m, &out);
 
 out:

@@ -105,6 +105,8 @@ struct vigil_feed_config {
     /* Emits notification counts per notifier and result. */
     void (*notifications)(void *ctx, vigil_feed_notification_emit_fn emit,
                           void *ectx);
+    /* SIGHUP reloads so far: taken into effect, refused. */
+    void (*reloads)(void *ctx, uint64_t *ok, uint64_t *failed);
     void *metrics_ctx;
 
     /* /readyz: true when the workers are ready (Redis reachable,

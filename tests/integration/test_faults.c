@@ -414,6 +414,21 @@ static bool wait_for_readyz(long status, int max_s)
     }
 }
 
+/* The body of GET /metrics (owned; "" when it does not answer). */
+static char *metrics(void)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", fx.http_port);
+    struct vigil_test_http r = {0};
+    if (vigil_test_http_request("GET", url, NULL, NULL, &r) != 0 || !r.body) {
+        vigil_test_http_free(&r);
+        return strdup("");
+    }
+    char *body = strdup(r.body);
+    vigil_test_http_free(&r);
+    return body;
+}
+
 static int log_count(const char *needle)
 {
     char *log = vigil_test_read_file(fx.log_path, NULL);
@@ -613,6 +628,36 @@ Test(faults, redis_frozen_for_20_s_is_not_ready_then_resumes_without_loss)
 }
 
 /*
+ * Redis killed with SIGKILL mid-stream and restarted from its AOF (what it
+ * acknowledged is in the file, appendfsync always): /readyz turns 503
+ * while it is gone and 200 once it is back, without any action, and
+ * nothing is lost or counted twice.
+ */
+Test(faults, redis_killed_and_restarted_is_not_ready_then_resumes_without_loss)
+{
+    struct expect e = {0};
+    produce(&e, 20000);
+    start_vigild();
+    wait_for_progress(0);
+    cr_assert(wait_for_readyz(200, 30), "never ready");
+
+    redisFree(fx.rc); /* reconnect once Redis is back */
+    fx.rc = NULL;
+    cr_assert_eq(vigil_test_redis_kill(fx.redis), 0);
+    produce(&e, 20000);
+    cr_assert(wait_for_readyz(503, 15), "/readyz stayed 200 without Redis");
+    keep_running(3000);
+    cr_assert_eq(readyz(), 503, "/readyz while Redis is still down");
+    cr_assert_eq(vigil_test_redis_restart(fx.redis), 0);
+
+    cr_assert(wait_for_readyz(200, 30), "not ready again after the restart");
+    wait_for_offsets((long long)e.produced, 60);
+    stop_vigild();
+    assert_counts(&e);
+    cr_assert_geq(log_count("redis answers again"), 1);
+}
+
+/*
  * Redis answering slowly: CLIENT PAUSE bursts, alternately shorter than
  * the daemon's 1 s command timeout (slow answers) and longer (timeouts,
  * retries, fenced re-sends), while 30 000 events stream through.
@@ -679,8 +724,8 @@ Test(faults, kafka_broker_down_and_request_errors_are_recovered_from)
 
 /*
  * SIGHUP with a rule file that does not compile: the running rules keep
- * counting, the error is logged with file:line and counted, and /readyz
- * stays 200.
+ * counting, the error is logged with file:line and counted (also in
+ * /metrics), and /readyz stays 200; the good file back is reloaded.
  */
 Test(faults, sighup_with_a_broken_rule_file_keeps_rules_and_readiness)
 {
@@ -702,6 +747,19 @@ Test(faults, sighup_with_a_broken_rule_file_keeps_rules_and_readiness)
         cr_assert_eq(readyz(), 200, "/readyz after a failed reload");
     }
     cr_assert_geq(log_count("rules.yaml:6:"), 2, "the error names the file");
+    char *m = metrics();
+    cr_assert(strstr(m, "vigil_reloads_total{result=\"error\"} 2\n"),
+              "failed reloads not counted in /metrics:\n%s", m);
+    cr_assert(strstr(m, "vigil_reloads_total{result=\"ok\"} 0\n"));
+    free(m);
+    /* The good file back: the next reload takes effect and is counted. */
+    free(vigil_test_write_file(fx.dir, "rules.yaml", rules_yaml));
+    kill(fx.pid, SIGHUP);
+    wait_for_log("reloaded:", 1);
+    m = metrics();
+    cr_assert(strstr(m, "vigil_reloads_total{result=\"ok\"} 1\n"),
+              "the good reload not counted:\n%s", m);
+    free(m);
     produce(&e, 3000);
     wait_for_offsets(6000, 60);
     cr_assert_eq(readyz(), 200);

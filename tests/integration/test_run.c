@@ -307,39 +307,9 @@ Test(run, counts_every_event_exactly_once_and_stops_on_sigterm)
     cr_assert_eq(users, e.users);
 }
 
-Test(run, counts_stay_exact_across_ten_kill_9_restarts)
-{
-    /* 200k events in all, produced while the daemon is killed and
-     * restarted, so that each kill lands mid-stream. */
-    struct expect e = {0};
-    srand((unsigned)time(NULL));
-    long long done = 0;
-    int mid_stream = 0;
-    for (int round = 0; round < 10; round++) {
-        produce(&e, 20000, 0);
-        pid_t pid = start_vigild();
-        /* A worker takes 20k events in tens of ms: watch closely and kill
-         * within 20 ms of the first written batch. */
-        for (int i = 0; i < 15000 && stored_offsets() == done; i++)
-            cr_assert_eq(vigil_test_wait(pid, 2), -2,
-                         "vigild exited early; see %s", log_path);
-        if (rand() % 20)
-            cr_assert_eq(vigil_test_wait(pid, rand() % 20), -2);
-        kill(pid, SIGKILL);
-        cr_assert_eq(vigil_test_wait(pid, 5000), 128 + SIGKILL);
-        done = stored_offsets();
-        if (done < (long long)e.produced)
-            mid_stream++;
-    }
-    cr_log_info("%d of 10 kills landed before the stream was consumed",
-                mid_stream);
-    cr_assert_geq(mid_stream, 5, "the stream ended too early to test kills");
-    const size_t n = e.produced;
-    pid_t pid = start_vigild();
-    wait_for_offsets((long long)n, pid);
-    stop_vigild(pid);
-    assert_counts(&e);
-}
+/* kill -9 at random points of a 200 k-event stream is the fault test
+ * faults::twenty_kill_9_restarts_lose_no_count_and_no_page
+ * (test_faults.c), which also checks the page. */
 
 Test(run, malformed_events_are_counted_and_skipped_not_stalling)
 {
@@ -355,29 +325,9 @@ Test(run, malformed_events_are_counted_and_skipped_not_stalling)
     free(log);
 }
 
-Test(run, survives_a_redis_outage_without_loss_or_double_count)
-{
-    struct expect e = {0};
-    produce(&e, 20000, 0);
-    pid_t pid = start_vigild();
-    wait_for_progress(0, pid);
-    /* Redis dies mid-stream (AOF keeps what it acknowledged). */
-    redisFree(rc);
-    rc = NULL;
-    cr_assert_eq(vigil_test_redis_kill(redis), 0);
-    produce(&e, 20000, 0);
-    cr_assert_eq(vigil_test_wait(pid, 10000), -2,
-                 "vigild must keep running while Redis is down");
-    cr_assert_eq(vigil_test_redis_restart(redis), 0);
-    rc = vigil_test_redis_connect(redis, 5000);
-    cr_assert_not_null(rc);
-    wait_for_offsets((long long)e.produced, pid);
-    stop_vigild(pid);
-    assert_counts(&e);
-    char *log = vigil_test_read_file(log_path, NULL);
-    cr_assert_not_null(strstr(log, "redis answers again"), "%s", log);
-    free(log);
-}
+/* Redis killed and restarted from its AOF mid-stream is the fault test
+ * faults::redis_killed_and_restarted_is_not_ready_then_resumes_without_loss
+ * (test_faults.c), which also checks /readyz. */
 
 static bool log_has(const char *path, const char *needle)
 {
