@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kafka_cluster.h"
@@ -206,6 +207,67 @@ Test(report_daemon, unwritable_directory_is_logged_and_the_daemon_keeps_running)
                                "so far"));
     cr_assert_eq(integer("HLEN vigil:{rd}:reports"), 0);
     /* Still evaluating: the history keeps growing after the failure. */
+    long long before = integer("XLEN vigil:{rd}:hist:KPI-BEAT");
+    for (int i = 0;
+         i < 100 && integer("XLEN vigil:{rd}:hist:KPI-BEAT") <= before + 1; i++)
+        cr_assert(running(a, "a.log", 50), "vigild exited");
+    cr_assert_gt(integer("XLEN vigil:{rd}:hist:KPI-BEAT"), before + 1);
+    stop(a);
+}
+
+/*
+ * A full disk: the report directory is on a tmpfs of 32 KiB, filled up,
+ * mounted in a private mount namespace of the daemon (unshare -m; the
+ * test is skipped where that is not permitted). Writing fails with
+ * ENOSPC: logged and counted, no partial file left, nothing recorded as
+ * written (so it is tried again), and the daemon keeps evaluating.
+ */
+Test(report_daemon, full_disk_is_logged_and_leaves_no_partial_report)
+{
+    char full[4096];
+    snprintf(full, sizeof(full), "%s/full", fx.dir);
+    cr_assert_eq(mkdir(full, 0755), 0);
+    static const char script[] =
+        "mount -t tmpfs -o size=32k tmpfs \"$1\" || exit 97\n"
+        "dd if=/dev/zero of=\"$1/fill\" bs=4k 2>/dev/null\n"
+        "exec \"$2\" run -c \"$3\"\n";
+    char *probe[] = {"/usr/bin/unshare",
+                     "-m",
+                     "/bin/sh",
+                     "-c",
+                     "mount -t tmpfs tmpfs \"$0\"",
+                     full,
+                     NULL};
+    pid_t p = vigil_test_spawn(probe, "/dev/null");
+    cr_assert_gt(p, 0);
+    if (vigil_test_wait(p, 10000) != 0)
+        cr_skip_test("needs a private mount namespace (unshare -m, "
+                     "CAP_SYS_ADMIN) for a real full filesystem");
+
+    write_config("full/reports");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/a.log", fx.dir);
+    char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                    (char *)script,     "sh", full,      VIGILD_PATH,
+                    fx.config,          NULL};
+    pid_t a = vigil_test_spawn(argv, path);
+    cr_assert_gt(a, 0);
+    for (int i = 0; i < 300 && !log_has("a.log", "No space left on device");
+         i++)
+        cr_assert(running(a, "a.log", 50), "vigild exited");
+    cr_assert(log_has("a.log", "No space left on device (1 failures so far"));
+    cr_assert_eq(integer("HLEN vigil:{rd}:reports"), 0);
+    /* The daemon's view of the directory (its mount namespace): the
+     * filler only, no report and no temporary file. */
+    char seen[4200];
+    snprintf(seen, sizeof(seen), "/proc/%d/root%s/reports", (int)a, full);
+    DIR *d = opendir(seen);
+    cr_assert_not_null(d, "%s: the directory was not created", seen);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        cr_assert(e->d_name[0] == '.', "left behind: %s", e->d_name);
+    closedir(d);
+    cr_assert(log_has("a.log", "cannot write"), "the file write failed");
     long long before = integer("XLEN vigil:{rd}:hist:KPI-BEAT");
     for (int i = 0;
          i < 100 && integer("XLEN vigil:{rd}:hist:KPI-BEAT") <= before + 1; i++)
