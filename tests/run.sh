@@ -26,11 +26,14 @@ failed=0
 failures=()
 
 pass() { passed=$((passed + $1)); }
+# Each step starts with its name and the seconds spent so far (the suite's
+# budget is well under 15 minutes).
+step() { echo "== $1 (${SECONDS}s)"; }
 fail() { failed=$((failed + 1)); failures+=("$1"); }
 
 ./deploy/install-deps.sh --test || { echo "0 passed, 1 failed"; exit 1; }
 
-echo "== configure and build ($build, ASan+UBSan, -Werror)"
+step "configure and build ($build, ASan+UBSan, -Werror)"
 if ! cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DVIGIL_WERROR=ON \
       -DVIGIL_SANITIZE=address,undefined >"$build.cmake.log" 2>&1; then
   cat "$build.cmake.log"
@@ -43,7 +46,7 @@ if ! cmake --build "$build" -j"$(nproc)" >"$build.build.log" 2>&1; then
   exit 1
 fi
 
-echo "== release build (-Werror, hardening flags)"
+step "release build (-Werror, hardening flags)"
 if cmake -S . -B "$build-release" -DCMAKE_BUILD_TYPE=Release -DVIGIL_WERROR=ON \
       -DVIGIL_BUILD_TESTS=OFF >"$build-release.log" 2>&1 &&
    cmake --build "$build-release" -j"$(nproc)" >>"$build-release.log" 2>&1; then
@@ -53,7 +56,7 @@ else
   fail "release build"
 fi
 
-echo "== clang-format"
+step "clang-format"
 unformatted=$(git ls-files '*.c' '*.h' | while read -r f; do
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
 if [[ -n "$unformatted" ]]; then
@@ -64,11 +67,11 @@ else
 fi
 
 if [[ "${VIGIL_STATIC:-1}" != 0 ]]; then
-  echo "== static analysis (cppcheck, clang-tidy)"
+  step "static analysis (cppcheck, clang-tidy)"
   if tests/static/run.sh "$build"; then pass 1; else fail "static analysis"; fi
 fi
 
-echo "== ctest"
+step "ctest"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 label=()
@@ -93,7 +96,7 @@ if [[ $ctest_rc -ne 0 && $failed -eq 0 ]]; then
 fi
 
 if [[ "$soak_seconds" != 0 ]]; then
-  echo "== soak (${soak_seconds}s, tests/bench/soak.sh)"
+  step "soak (${soak_seconds}s, tests/bench/soak.sh)"
   if VIGIL_SOAK_SECONDS=$soak_seconds VIGIL_BUILD_DIR=$build tests/bench/soak.sh; then
     pass 1
   else
@@ -102,12 +105,13 @@ if [[ "$soak_seconds" != 0 ]]; then
 fi
 
 if [[ "$fuzz_seconds" != 0 && -x tests/fuzz/run.sh ]]; then
-  echo "== fuzz (${fuzz_seconds}s per target)"
+  step "fuzz (${fuzz_seconds}s per target)"
   if VIGIL_FUZZ_SECONDS=$fuzz_seconds tests/fuzz/run.sh; then pass 1; else fail "fuzz"; fi
 fi
 
 if [[ ${#failures[@]} -gt 0 ]]; then
   printf 'failed: %s\n' "${failures[@]}" | sort | uniq -c
 fi
+echo "suite took ${SECONDS}s"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
