@@ -27,6 +27,16 @@ struct counter {
     struct vigil_counter_def def; /* name owned */
 };
 
+struct finding {
+    size_t first;
+    size_t n;
+};
+
+struct ffield {
+    size_t name_off, name_len;
+    size_t value_off, value_len;
+};
+
 struct vigil_batch {
     struct counter *counters;
     size_t n_counters;
@@ -49,6 +59,14 @@ struct vigil_batch {
     size_t n_parts, cap_parts;
     char **topics; /* interned topic names, kept across batches */
     size_t n_topics, cap_topics;
+
+    /* Findings: fields [first, first + n) of ffields, bytes in fbytes. */
+    struct finding *findings;
+    size_t n_findings, cap_findings, max_findings;
+    struct ffield *ffields;
+    size_t n_ffields, cap_ffields;
+    char *fbytes;
+    size_t n_fbytes, cap_fbytes;
 
     struct vigil_batch_stats stats;
 };
@@ -316,6 +334,7 @@ struct vigil_batch *vigil_batch_create(const struct vigil_batch_config *cfg,
     if (!b)
         return NULL;
     b->retention_s = cfg->retention_s;
+    b->max_findings = cfg->max_findings;
     b->counters =
         calloc(cfg->n_counters ? cfg->n_counters : 1, sizeof(*b->counters));
     if (!b->counters)
@@ -359,6 +378,9 @@ void vigil_batch_destroy(struct vigil_batch *b)
     for (size_t i = 0; i < b->n_topics; i++)
         free(b->topics[i]);
     free(b->topics);
+    free(b->findings);
+    free(b->ffields);
+    free(b->fbytes);
     free(b);
 }
 
@@ -368,6 +390,9 @@ void vigil_batch_reset(struct vigil_batch *b, int64_t now_ms)
     b->n_entries = 0;
     b->n_bytes = 0;
     b->n_parts = 0;
+    b->n_findings = 0;
+    b->n_ffields = 0;
+    b->n_fbytes = 0;
     table_clear(&b->group_table);
     table_clear(&b->entry_table);
     b->cutoff_ms = now_ms - b->retention_s * 1000;
@@ -611,6 +636,84 @@ int vigil_batch_offset(struct vigil_batch *b, const char *topic,
     return 0;
 }
 
+/* How many bytes of v a finding keeps: at most the limit, and never the
+ * first bytes of a UTF-8 character without the rest. */
+static size_t finding_value_len(struct vigil_sv v)
+{
+    if (!v.ptr)
+        return 0;
+    size_t n = v.len;
+    if (n <= VIGIL_BATCH_FINDING_VALUE_MAX)
+        return n;
+    n = VIGIL_BATCH_FINDING_VALUE_MAX;
+    /* v.ptr[n] is the first byte cut: while it continues a character,
+     * that character's first bytes go too. */
+    while (n > 0 && ((unsigned char)v.ptr[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+int vigil_batch_finding(struct vigil_batch *b,
+                        const struct vigil_batch_field *fields, size_t n)
+{
+    if (n == 0 || n > VIGIL_BATCH_FINDING_FIELDS_MAX)
+        return -1;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!fields[i].name.ptr || fields[i].name.len == 0 ||
+            fields[i].name.len > VIGIL_BATCH_FINDING_NAME_MAX)
+            return -1;
+        bytes += fields[i].name.len + finding_value_len(fields[i].value);
+    }
+    if (b->n_findings >= b->max_findings ||
+        grow((void **)&b->findings, sizeof(*b->findings), &b->cap_findings,
+             b->n_findings + 1) < 0 ||
+        grow((void **)&b->ffields, sizeof(*b->ffields), &b->cap_ffields,
+             b->n_ffields + n) < 0 ||
+        grow((void **)&b->fbytes, 1, &b->cap_fbytes, b->n_fbytes + bytes) < 0) {
+        b->stats.findings_dropped++;
+        return VIGIL_BATCH_DROPPED;
+    }
+    b->findings[b->n_findings++] = (struct finding){b->n_ffields, n};
+    for (size_t i = 0; i < n; i++) {
+        struct vigil_sv name = fields[i].name;
+        size_t vlen = finding_value_len(fields[i].value);
+        struct ffield *f = &b->ffields[b->n_ffields++];
+        f->name_off = b->n_fbytes;
+        f->name_len = name.len;
+        memcpy(b->fbytes + b->n_fbytes, name.ptr, name.len);
+        b->n_fbytes += name.len;
+        f->value_off = b->n_fbytes;
+        f->value_len = vlen;
+        if (vlen)
+            memcpy(b->fbytes + b->n_fbytes, fields[i].value.ptr, vlen);
+        b->n_fbytes += vlen;
+    }
+    return 0;
+}
+
+size_t vigil_batch_n_findings(const struct vigil_batch *b)
+{
+    return b->n_findings;
+}
+
+size_t vigil_batch_finding_fields(const struct vigil_batch *b, size_t i)
+{
+    return i < b->n_findings ? b->findings[i].n : 0;
+}
+
+struct vigil_batch_field vigil_batch_finding_field(const struct vigil_batch *b,
+                                                   size_t i, size_t j)
+{
+    if (i >= b->n_findings || j >= b->findings[i].n)
+        return (struct vigil_batch_field){{NULL, 0}, {NULL, 0}};
+    const struct ffield *f = &b->ffields[b->findings[i].first + j];
+    return (struct vigil_batch_field){
+        {b->fbytes + f->name_off, f->name_len},
+        {b->fbytes + f->value_off, f->value_len},
+    };
+}
+
 struct vigil_batch_stats vigil_batch_stats(const struct vigil_batch *b)
 {
     return b->stats;
@@ -668,5 +771,5 @@ vigil_batch_partition_at(const struct vigil_batch *b, size_t i)
 
 bool vigil_batch_is_empty(const struct vigil_batch *b)
 {
-    return b->n_groups == 0 && b->n_parts == 0;
+    return b->n_groups == 0 && b->n_parts == 0 && b->n_findings == 0;
 }

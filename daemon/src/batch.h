@@ -9,7 +9,9 @@
  * each value once, a sum one INCRBYFLOAT plus one INCRBY of the number of
  * summed values, and a pair's starts and ends one folded state change per
  * key. It also records, per Kafka partition, the offset the worker resumed
- * from (the fence) and the offset after the batch.
+ * from (the fence) and the offset after the batch, and the findings of
+ * the batch (matches of `record: true` rules, each a list of string
+ * fields), which go to Redis in the same script as the counters.
  *
  * Buckets are epoch seconds aligned to the counter's resolution, from
  * event time: bucket = floor(ts / resolution) * resolution. Events older
@@ -49,6 +51,9 @@ struct vigil_batch_config {
     const struct vigil_counter_def *counters; /* borrowed during _create */
     size_t n_counters;                        /* counter id = index */
     int64_t retention_s; /* bucket key lifetime and lateness cutoff, > 0 */
+    /* Findings one batch holds (vigil_batch_finding); more are dropped
+     * and counted. 0: the batch holds none. */
+    size_t max_findings;
 };
 
 /*
@@ -125,6 +130,24 @@ struct vigil_batch_partition {
 struct vigil_batch_stats {
     uint64_t added; /* updates folded into the batch */
     uint64_t late;  /* updates dropped as older than the retention */
+    /* Findings not held: beyond max_findings, or out of memory. */
+    uint64_t findings_dropped;
+};
+
+/* vigil_batch_finding(): the finding was not held (counted). */
+#define VIGIL_BATCH_DROPPED 2
+
+/* Longest finding value kept, in bytes: longer ones are cut at a UTF-8
+ * character boundary at or below it. */
+#define VIGIL_BATCH_FINDING_VALUE_MAX 256
+/* Longest field name, and most fields, of one finding. */
+#define VIGIL_BATCH_FINDING_NAME_MAX 128
+#define VIGIL_BATCH_FINDING_FIELDS_MAX 64
+
+/* One field of a finding. */
+struct vigil_batch_field {
+    struct vigil_sv name;
+    struct vigil_sv value;
 };
 
 struct vigil_batch;
@@ -170,6 +193,20 @@ int vigil_batch_pair_end(struct vigil_batch *b, uint32_t counter, int64_t ts_ms,
                          struct vigil_sv key);
 
 /*
+ * Holds one finding: fields[0..n) in that order, names and values copied
+ * (values cut to VIGIL_BATCH_FINDING_VALUE_MAX bytes). A value may be
+ * empty; a NULL value pointer counts as empty.
+ *
+ * Returns 0 when held, VIGIL_BATCH_DROPPED when the batch already holds
+ * max_findings or memory ran out (counted in the stats' findings_dropped;
+ * an outcome, not a failure), or -1 for invalid fields (n of 0 or above
+ * VIGIL_BATCH_FINDING_FIELDS_MAX, a name empty or above
+ * VIGIL_BATCH_FINDING_NAME_MAX bytes); the batch is then unchanged.
+ */
+int vigil_batch_finding(struct vigil_batch *b,
+                        const struct vigil_batch_field *fields, size_t n);
+
+/*
  * Notes that the batch covers this partition: `expected` is the offset
  * the worker resumed from (the one it last wrote to Redis or sought to;
  * VIGIL_OFFSET_UNSET when Redis had none), `next` the offset after the
@@ -198,7 +235,15 @@ size_t vigil_batch_n_partitions(const struct vigil_batch *b);
 const struct vigil_batch_partition *
 vigil_batch_partition_at(const struct vigil_batch *b, size_t i);
 
-/* True when the batch holds neither updates nor partitions. */
+/* The findings of the batch, in the order they were held; field j of
+ * finding i (j < vigil_batch_finding_fields(b, i)). Views valid until the
+ * next change of the batch. */
+size_t vigil_batch_n_findings(const struct vigil_batch *b);
+size_t vigil_batch_finding_fields(const struct vigil_batch *b, size_t i);
+struct vigil_batch_field vigil_batch_finding_field(const struct vigil_batch *b,
+                                                   size_t i, size_t j);
+
+/* True when the batch holds no updates, partitions nor findings. */
 bool vigil_batch_is_empty(const struct vigil_batch *b);
 
 /* The bucket (epoch s) of ts_ms at this resolution: floor division. */

@@ -535,7 +535,8 @@ static int write_history(const struct demo *d, const struct vigil_config *cfg,
     }
     int rc = -1;
     struct vigil_flush_result res = {0};
-    struct vigil_counter_store_config sc = {cfg->redis.ns, cfg->kafka.group};
+    struct vigil_counter_store_config sc = {.ns = cfg->redis.ns,
+                                            .group = cfg->kafka.group};
     struct vigil_counter_store *store = vigil_counter_store_create(&sc);
     char err[256] = "out of memory";
     redisContext *redis =

@@ -19,7 +19,9 @@
  *              counter updates are dropped (with --dry-run: would be);
  *              "seconds" is the time spent replaying, after loading)
  * Lines that do not decode are counted and skipped; empty lines are
- * skipped. Replaying a file twice counts it twice: files carry no offsets
+ * skipped. Matches of `record: true` rules are written to the findings
+ * stream with the file and line they came from. Replaying a file twice
+ * counts it twice (and records its findings twice): files carry no offsets
  * to fence with. The retention is the one `vigild run` uses: the longest window
  * the config's indicators read, plus slack (measures.h).
  *
@@ -79,8 +81,9 @@ struct replay {
 
     struct vigil_out out;
     bool print_matches;
-    bool stop;  /* a batch could not be written: read no further */
-    uint64_t n; /* current line number, from 1 across inputs */
+    bool stop;        /* a batch could not be written: read no further */
+    uint64_t n;       /* current line number, from 1 across inputs */
+    const char *path; /* the current input ("-": stdin), borrowed */
     uint64_t events;
     uint64_t matched_events;
     uint64_t decode_errors;
@@ -128,6 +131,13 @@ static int flush_batch(struct replay *r)
             r->stop = true;
             return -1;
         }
+        vigil_pipeline_count_written(&r->pipeline_stats, b);
+        if (vigil_batch_stats(b).findings_dropped)
+            fprintf(stderr,
+                    "vigild replay: %llu findings of a line were not "
+                    "recorded (more than %zu in one batch)\n",
+                    (unsigned long long)vigil_batch_stats(b).findings_dropped,
+                    r->pipeline.max_findings);
         if (r->flushed.failed_ops) {
             if (!r->refused_ops)
                 fprintf(stderr,
@@ -187,6 +197,10 @@ static void replay_line(struct replay *r, const char *line, size_t len)
             vigil_plugins_enrich(r->plugins, &r->ev);
         matched = vigil_matcher_run(r->matcher, &r->ev, on_match, r);
     } else {
+        r->pipeline.origin = (struct vigil_pipeline_origin){
+            .file = r->path,
+            .line = r->n,
+        };
         matched =
             vigil_pipeline_feed(&r->pipeline, line, len, r->now_ms, &reason);
         if (matched < 0) {
@@ -219,13 +233,20 @@ static int replay_input(struct replay *r, const char *path)
     int rc = 0;
     const char *line;
     size_t len;
+    r->path = path;
     while (!r->stop && (rc = vigil_line_reader_next(&lr, &line, &len)) > 0) {
         r->n++;
         if (rc == VIGIL_LINE_TOO_LONG)
             r->decode_errors++;
         else if (len > 0)
             replay_line(r, line, len);
-        if (++r->in_batch >= REPLAY_BATCH_LINES && flush_batch(r) < 0)
+        /* Findings end a batch early: files have no fence, and none
+         * should be dropped at the batch's cap. */
+        bool full = ++r->in_batch >= REPLAY_BATCH_LINES ||
+                    (r->pipeline_ready && r->pipeline.max_findings &&
+                     vigil_batch_n_findings(r->pipeline.batch) >=
+                         r->pipeline.max_findings / 2 + 1);
+        if (full && flush_batch(r) < 0)
             break;
     }
     if (rc < 0)
@@ -502,6 +523,7 @@ static int open_redis(struct replay *r, const struct vigil_config *cfg,
         .decode = *dopts,
         .retention_s = r->retention_s,
         .resolution_s = (int64_t)(cfg->events.resolution_ms / 1000),
+        .findings_max_len = cfg->redis.findings_max_len,
     };
     if (r->decode_plugin) {
         po.decode_custom = vigil_plugin_decode;
@@ -523,7 +545,8 @@ static int open_redis(struct replay *r, const struct vigil_config *cfg,
     /* The group only names the offsets hash, which a batch without
      * partitions never touches. */
     const char *group = cfg->kafka.group ? cfg->kafka.group : "vigil";
-    struct vigil_counter_store_config sc = {cfg->redis.ns, group};
+    struct vigil_counter_store_config sc = {cfg->redis.ns, group,
+                                            cfg->redis.findings_max_len};
     r->store = vigil_counter_store_create(&sc);
     if (!r->store) {
         fprintf(stderr, "vigild replay: out of memory\n");

@@ -27,6 +27,7 @@ static const struct {
     const char *redis_namespace;
     uint64_t redis_connect_timeout_ms;
     uint64_t redis_command_timeout_ms;
+    uint64_t redis_findings_max_len;
     const char *events_format;
     const char *events_time_field;
     uint64_t events_resolution_ms;
@@ -49,6 +50,7 @@ static const struct {
     .redis_namespace = "default",
     .redis_connect_timeout_ms = 2000,
     .redis_command_timeout_ms = 5000,
+    .redis_findings_max_len = 10000,
     .events_format = "auto",
     .events_time_field = "@timestamp",
     .events_resolution_ms = 10000,
@@ -963,13 +965,15 @@ static void load_kafka(struct loader *l, struct fy_node *node)
 static void load_redis(struct loader *l, struct fy_node *node)
 {
     struct vigil_config_redis *r = &l->cfg->redis;
-    struct fy_node *url, *ns, *password, *connect_timeout, *command_timeout;
+    struct fy_node *url, *ns, *password, *connect_timeout, *command_timeout,
+        *findings_max_len;
     const struct vigil_yaml_key keys[] = {
         {"url", &url, true},
         {"namespace", &ns, false},
         {"password", &password, false},
         {"connect_timeout", &connect_timeout, false},
         {"command_timeout", &command_timeout, false},
+        {"findings_max_len", &findings_max_len, false},
         {NULL, NULL, false},
     };
     load_map(l, node, "redis", keys);
@@ -1005,6 +1009,12 @@ static void load_redis(struct loader *l, struct fy_node *node)
     if (command_timeout)
         get_positive_duration(l, command_timeout, "redis.command_timeout",
                               &r->command_timeout_ms);
+    r->findings_max_len = defaults.redis_findings_max_len;
+    long long v;
+    if (findings_max_len &&
+        vigil_yaml_int(&l->y, findings_max_len, "redis.findings_max_len", 0,
+                       100000000, &v) == 0)
+        r->findings_max_len = (uint64_t)v;
 }
 
 static void load_events(struct loader *l, struct fy_node *node)
@@ -1869,6 +1879,7 @@ int vigil_config_print(const struct vigil_config *cfg, FILE *o)
         put_kv(o, cfg, 2, "password", r->password, true);
     put_duration(o, 2, "connect_timeout", r->connect_timeout_ms);
     put_duration(o, 2, "command_timeout", r->command_timeout_ms);
+    fprintf(o, "  findings_max_len: %" PRIu64 "\n", r->findings_max_len);
 
     const struct vigil_config_events *e = &cfg->events;
     fputs("events:\n", o);

@@ -74,6 +74,8 @@ struct vigil_config_redis {
     char *ns;       /* namespace: keys live under vigil:{ns}: */
     uint64_t connect_timeout_ms;
     uint64_t command_timeout_ms;
+    /* entries the findings stream keeps (XADD MAXLEN ~); 0: record none */
+    uint64_t findings_max_len;
 };
 
 struct vigil_config_events {

@@ -4,7 +4,9 @@
 -- daemon at build time and addressed by its SHA1 (EVALSHA).
 --
 -- KEYS[1]   the offsets hash vigil:{ns}:offsets:<group>
--- KEYS[2..] every other key the batch touches; each gets EXPIRE retention
+-- KEYS[2..] every other key the batch touches; each gets EXPIRE retention,
+--           except the findings stream (the last key, named by X ops only),
+--           which is capped instead
 --
 -- ARGV[1]   layout version, "1"
 -- ARGV[2]   retention, seconds
@@ -21,6 +23,8 @@
 --                          the first end, t = the start left open after
 --                          it ("" = none); KEYS[s] the stats hash of e's
 --                          bucket, w the counter's `within` in ms
+--   X k c m f1 v1 .. fm vm XADD KEYS[k] MAXLEN ~ c * f1 v1 .. fm vm: one
+--                          finding of a `record: true` rule
 --
 -- Returns {0, stored_1, .., stored_P} without writing anything when a
 -- stored offset is not the expected one ("" = unset), else
@@ -66,6 +70,7 @@ if np > 0 then
 end
 
 local failed, first_error = 0, ''
+local capped = {}
 local function run(...)
     local r = redis.pcall(...)
     if type(r) == 'table' and r.err then
@@ -132,6 +137,12 @@ while i <= n do
         local m = tonumber(ARGV[i + 2])
         chunked(run, 'PFADD', k, ARGV, i + 3, i + 2 + m)
         i = i + 3 + m
+    elseif op == 'X' then
+        local m = tonumber(ARGV[i + 3])
+        run('XADD', k, 'MAXLEN', '~', ARGV[i + 2], '*',
+            unpack(ARGV, i + 4, i + 3 + 2 * m))
+        capped[tonumber(ARGV[i + 1])] = true
+        i = i + 4 + 2 * m
     elseif op == 'P' then
         pair(k, KEYS[tonumber(ARGV[i + 2])], tonumber(ARGV[i + 3]),
              ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
@@ -142,7 +153,7 @@ while i <= n do
 end
 
 for k = 2, #KEYS do
-    redis.call('EXPIRE', KEYS[k], ARGV[2])
+    if not capped[k] then redis.call('EXPIRE', KEYS[k], ARGV[2]) end
 end
 
 if np > 0 then

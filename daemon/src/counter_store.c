@@ -30,6 +30,7 @@ struct args {
 struct vigil_counter_store {
     char *ns;
     char *group;
+    uint64_t findings_max_len;
     bool loaded; /* SCRIPT LOAD done on the synchronous path */
     struct args args;
     char err[256];
@@ -70,6 +71,9 @@ vigil_counter_store_create(const struct vigil_counter_store_config *cfg)
     s->group = strdup(cfg->group);
     if (!s->group)
         goto err_free_ns;
+    s->findings_max_len = cfg->findings_max_len
+                              ? cfg->findings_max_len
+                              : VIGIL_COUNTER_STORE_FINDINGS_MAX_LEN;
     return s;
 
 err_free_ns:
@@ -321,19 +325,26 @@ int vigil_counter_store_build(struct vigil_counter_store *s,
     struct args *a = &s->args;
     size_t ng = vigil_batch_n_groups(b);
     size_t np = vigil_batch_n_partitions(b);
+    size_t nf = vigil_batch_n_findings(b);
+    size_t n_keys = 1 + ng + (nf > 0);
     size_t calls = 0;
     args_reset(a);
 
     push_str(a, "EVALSHA");
     push_str(a, VIGIL_COUNTER_SCRIPT_SHA1);
-    push_i64(a, (int64_t)(1 + ng));
+    push_i64(a, (int64_t)n_keys);
 
-    /* KEYS: the offsets hash, then group i is KEYS[i + 2]. */
+    /* KEYS: the offsets hash, then group i is KEYS[i + 2], then the
+     * findings stream when the batch has findings. */
     const char *okey[] = {"vigil:{", s->ns, "}:offsets:", s->group};
     push_join(a, okey, 4, INT64_MIN);
     for (size_t i = 0; i < ng; i++)
         push_group_key(s, b, vigil_batch_group_at(b, i));
     calls += ng; /* EXPIRE */
+    if (nf > 0) {
+        const char *fkey[] = {"vigil:{", s->ns, "}:findings"};
+        push_join(a, fkey, 3, INT64_MIN);
+    }
 
     push_str(a, "1");
     push_i64(a, vigil_batch_retention(b));
@@ -409,9 +420,22 @@ int vigil_counter_store_build(struct vigil_counter_store *s,
             break;
         }
     }
+    for (size_t i = 0; i < nf; i++) {
+        size_t m = vigil_batch_finding_fields(b, i);
+        push_str(a, "X");
+        push_i64(a, (int64_t)ng + 2);
+        push_i64(a, (int64_t)s->findings_max_len);
+        push_i64(a, (int64_t)m);
+        for (size_t j = 0; j < m; j++) {
+            struct vigil_batch_field f = vigil_batch_finding_field(b, i, j);
+            push(a, f.name.ptr, f.name.len);
+            push(a, f.value.ptr, f.value.len);
+        }
+        calls++;
+    }
     if (args_finish(s, cmd) < 0)
         return -1;
-    cmd->n_keys = 1 + ng;
+    cmd->n_keys = n_keys;
     cmd->script_calls = calls;
     return 0;
 }

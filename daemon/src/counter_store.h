@@ -6,8 +6,10 @@
  * vigil:{ns}:offsets:<group> is still the one the worker resumed from (the
  * fence); if any is not, it writes nothing and returns the stored offsets
  * so that the worker can seek there; else it applies every counter delta,
- * sets every key's expiry and stores the partitions' next offsets, all
- * atomically. docs/REDIS.md has the key layout.
+ * sets every key's expiry, appends the batch's findings to the capped
+ * stream vigil:{ns}:findings and stores the partitions' next offsets, all
+ * atomically: a fenced-off batch writes no finding, an accepted one each
+ * finding once. docs/REDIS.md has the key layout.
  *
  * The command is built apart from the transport: vigil_counter_store_build
  * gives argv/argvlen for redisCommandArgv or redisAsyncCommandArgv, and
@@ -35,7 +37,12 @@
 struct vigil_counter_store_config {
     const char *ns;    /* namespace: keys are vigil:{ns}:...; copied */
     const char *group; /* Kafka consumer group, names the offsets hash */
+    /* Entries the findings stream vigil:{ns}:findings keeps (XADD MAXLEN
+     * ~); 0: VIGIL_COUNTER_STORE_FINDINGS_MAX_LEN. */
+    uint64_t findings_max_len;
 };
+
+#define VIGIL_COUNTER_STORE_FINDINGS_MAX_LEN 10000
 
 /* Command for redisCommandArgv / redisAsyncCommandArgv. Views owned by the
  * store, valid until its next _build or _destroy. */

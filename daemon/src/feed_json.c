@@ -445,11 +445,33 @@ cJSON *vigil_feed_json_breach(const redisReply *entry,
     return o;
 }
 
+/* A time as the API writes it: "2023-11-14T22:13:20Z" (".mmm" allowed). */
+static bool is_api_time(const redisReply *v)
+{
+    if (!v || v->type != REDIS_REPLY_STRING || v->len < 20 || v->len > 24 ||
+        v->str[v->len - 1] != 'Z' || v->str[10] != 'T')
+        return false;
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i + 1 < sizeof(shape); i++)
+        if (shape[i] == 'd' ? v->str[i] < '0' || v->str[i] > '9'
+                            : v->str[i] != shape[i])
+            return false;
+    return true;
+}
+
 cJSON *vigil_feed_json_finding(const redisReply *entry)
 {
     cJSON *o = entry_object(entry, false);
     if (!o)
         return NULL;
+    /* "at" is the event's time as the finding recorded it; "recorded"
+     * when Redis took it (the id's time, what `since` pages by). */
+    cJSON *recorded = cJSON_Duplicate(cJSON_GetObjectItem(o, "at"), false);
+    const redisReply *at = field(entry, "at");
+    if (is_api_time(at))
+        cJSON_ReplaceItemInObject(o, "at", cJSON_CreateString(at->str));
+    if (recorded && !cJSON_AddItemToObject(o, "recorded", recorded))
+        cJSON_Delete(recorded);
     const redisReply *f = entry->element[1];
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const char *key = f->element[i]->str;

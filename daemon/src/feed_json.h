@@ -119,7 +119,13 @@ cJSON *vigil_feed_json_sample(const redisReply *entry);
 cJSON *vigil_feed_json_breach(const redisReply *entry,
                               const struct vigil_indicator_set *set);
 
-/* A finding: {"id", "at", every field as a string}. */
+/*
+ * A finding: {"id", "at", "recorded", every other field as a string}:
+ * "at" is the entry's own "at" field (the event time, ISO 8601 UTC) when
+ * it holds one, else the id's time; "recorded" is always the id's time.
+ * Entry fields named id or recorded are ignored. NULL for a malformed
+ * entry or out of memory.
+ */
 cJSON *vigil_feed_json_finding(const redisReply *entry);
 
 /* Epoch ms as "2023-11-14T22:13:20Z" into buf (at least 32 bytes); ""

@@ -172,6 +172,15 @@ void vigil_feed_metrics_render(const struct vigil_feed_metrics *m,
            "Messages that could not be decoded or were too large.");
     if (m->has_pipeline)
         counter_sample(out, "vigil_decode_errors_total", m->decode_errors);
+    family(out, "vigil_findings_total", "counter",
+           "Findings of record: true rules written to the findings stream.");
+    if (m->has_pipeline)
+        counter_sample(out, "vigil_findings_total", m->findings);
+    family(out, "vigil_findings_dropped_total", "counter",
+           "Findings left out because a batch held too many.");
+    if (m->has_pipeline)
+        counter_sample(out, "vigil_findings_dropped_total",
+                       m->findings_dropped);
     render_rules(m, out);
     if (m->has_lag) {
         family(out, "vigil_kafka_lag", "gauge",

@@ -80,6 +80,8 @@ struct vigil_feed_metrics {
     bool has_pipeline; /* false: the event counters have no sample */
     uint64_t events;
     uint64_t decode_errors;
+    uint64_t findings;         /* written to the findings stream */
+    uint64_t findings_dropped; /* left out at a batch's findings cap */
     const struct vigil_feed_rule_sample *rules;
     size_t n_rules;
     bool has_lag; /* false: vigil_kafka_lag is left out entirely */

@@ -210,6 +210,9 @@ static enum MHD_Result serve_metrics(struct vigil_feed *f,
         m.events = atomic_load_explicit(&ps->events, memory_order_relaxed);
         m.decode_errors =
             atomic_load_explicit(&ps->decode_errors, memory_order_relaxed);
+        m.findings = atomic_load_explicit(&ps->findings, memory_order_relaxed);
+        m.findings_dropped =
+            atomic_load_explicit(&ps->findings_dropped, memory_order_relaxed);
     }
     pthread_mutex_lock(&f->rules_mu);
     struct vigil_rule_set *rules =

@@ -593,6 +593,14 @@ static void on_batch_reply(redisAsyncContext *ac, void *reply, void *gen)
                          "worker %u: redis refused %" PRId64
                          " counter updates: %s",
                          w->c.id, w->res.failed_ops, w->res.first_error);
+        vigil_pipeline_count_written(w->c.pipeline_stats, b);
+        if (vigil_batch_stats(b).findings_dropped)
+            vigil_log_rl(&w->rl_redis, VIGIL_LOG_WARN,
+                         "worker %u: a batch had more than %zu findings; "
+                         "%" PRIu64 " were not recorded "
+                         "(vigil_findings_dropped_total)",
+                         w->c.id, vigil_batch_n_findings(b),
+                         vigil_batch_stats(b).findings_dropped);
         commit_to_kafka(w, b);
     } else {
         inflight_rejected(w);
@@ -759,6 +767,11 @@ static void handle_message(struct vigil_worker *w, rd_kafka_message_t *m)
         int64_t ts = rd_kafka_message_timestamp(m, &tt);
         if (ts <= 0)
             ts = now_ms();
+        w->pipeline.origin = (struct vigil_pipeline_origin){
+            .topic = p->topic,
+            .partition = m->partition,
+            .offset = m->offset,
+        };
         vigil_pipeline_feed(&w->pipeline, m->payload ? m->payload : "", m->len,
                             ts, &reason);
     }
@@ -803,7 +816,12 @@ static void drain(struct vigil_worker *w)
     size_t limit = w->c.cfg->kafka.batch_events;
     w->waiting_redis = false;
     while (!w->blocked) {
-        if (w->in_batch >= limit) {
+        /* A batch also ends at half its findings cap, so that the
+         * findings of a burst go into the next batch rather than beyond
+         * the cap (vigil_findings_dropped_total). */
+        size_t fcap = w->pipeline.max_findings;
+        size_t nf = fcap ? vigil_batch_n_findings(w->pipeline.batch) : 0;
+        if (w->in_batch >= limit || (fcap && nf >= fcap / 2 + 1)) {
             if (w->inflight != INFLIGHT_NONE) {
                 w->waiting_redis = true;
                 return;
@@ -813,6 +831,8 @@ static void drain(struct vigil_worker *w)
         }
         /* No more than the batch takes: batch_events holds. */
         size_t room = limit - w->in_batch;
+        if (fcap && room > fcap - nf)
+            room = fcap - nf;
         ssize_t n = rd_kafka_consume_batch_queue(
             w->queue, 0, msgs, room < CONSUME_CHUNK ? room : CONSUME_CHUNK);
         for (ssize_t i = 0; i < n; i++) {
@@ -1170,6 +1190,7 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
                    .max_bytes = cfg->kafka.max_message_bytes},
         .retention_s = c->retention_s,
         .resolution_s = (int64_t)(cfg->events.resolution_ms / 1000),
+        .findings_max_len = cfg->redis.findings_max_len,
     };
     if (vigil_plugins_pipeline_options(c->plugins, cfg, &w->popts) < 0) {
         vigil_error("worker %u: the decoder plugin '%s' is not loaded", c->id,
@@ -1187,7 +1208,8 @@ struct vigil_worker *vigil_worker_create(const struct vigil_worker_config *c)
         vigil_error("worker %u: %s", c->id, why);
         goto err_fini_pipeline;
     }
-    struct vigil_counter_store_config sc = {cfg->redis.ns, cfg->kafka.group};
+    struct vigil_counter_store_config sc = {cfg->redis.ns, cfg->kafka.group,
+                                            cfg->redis.findings_max_len};
     w->store = vigil_counter_store_create(&sc);
     if (!w->store)
         goto err_fini_spare;

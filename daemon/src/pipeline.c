@@ -1,8 +1,11 @@
 #include "pipeline.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -48,7 +51,11 @@ int vigil_pipeline_init(struct vigil_pipeline *p, struct vigil_rule_set *set,
             .within_ms = (int64_t)c->within_ms,
         };
     }
-    struct vigil_batch_config bc = {defs, n, opts->retention_s};
+    p->max_findings = opts->findings_max_len < VIGIL_PIPELINE_BATCH_FINDINGS
+                          ? (size_t)opts->findings_max_len
+                          : VIGIL_PIPELINE_BATCH_FINDINGS;
+    struct vigil_batch_config bc = {defs, n, opts->retention_s,
+                                    p->max_findings};
     p->batch = vigil_batch_create(&bc, why);
     free(defs);
     if (!p->batch)
@@ -136,6 +143,101 @@ static int apply_count(struct vigil_pipeline *p, const struct vigil_match *m,
     return -1;
 }
 
+static struct vigil_batch_field field_str(const char *name, const char *value)
+{
+    return (struct vigil_batch_field){{name, strlen(name)},
+                                      {value, value ? strlen(value) : 0}};
+}
+
+/* Names a capture may not take in a finding: the finding's own fields. */
+static bool is_reserved(const char *name)
+{
+    static const char *const names[] = {
+        "id",   "at",    "recorded",  "rule",   "title", "severity",
+        "tags", "topic", "partition", "offset", "file",  "line",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Epoch ms as ISO 8601 UTC to the second, as the HTTP API writes times. */
+static void format_time(int64_t ms, char *buf, size_t n)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    buf[0] = '\0';
+    if (gmtime_r(&t, &tm))
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Joins the rule's tags with commas, as far as a finding value goes. */
+static void join_tags(const struct vigil_rule *r, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_tags && len + 1 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? "," : "", r->tags[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w < n - len ? (size_t)w : n - len - 1;
+    }
+}
+
+/*
+ * The finding of a `record: true` rule's match: rule, title, severity,
+ * event time, the named captures, host.name, tags and where the message
+ * came from (docs/API.md, Findings).
+ */
+static void record_finding(struct vigil_pipeline *p,
+                           const struct vigil_match *m)
+{
+    /* Fields after the captures: host.name, tags, and three of origin. */
+    enum { TAIL = 5 };
+    const struct vigil_rule *r = m->rule;
+    struct vigil_batch_field f[VIGIL_BATCH_FINDING_FIELDS_MAX];
+    char at[32], tags[VIGIL_BATCH_FINDING_VALUE_MAX + 1], part[16], off[24];
+    size_t n = 0;
+    f[n++] = field_str("rule", r->id);
+    f[n++] = field_str("title", r->title);
+    f[n++] = field_str("severity", vigil_severity_name(r->severity));
+    format_time(p->ev.time_ms, at, sizeof(at));
+    f[n++] = field_str("at", at);
+    for (size_t i = 0; i < r->n_captures; i++) {
+        const char *name = r->captures[i].name;
+        if (!m->captures[i].ptr || is_reserved(name) ||
+            n + TAIL >= VIGIL_BATCH_FINDING_FIELDS_MAX)
+            continue;
+        f[n++] =
+            (struct vigil_batch_field){{name, strlen(name)}, m->captures[i]};
+    }
+    const struct vigil_field *host =
+        vigil_event_find(&p->ev, VIGIL_SV("host.name"));
+    struct vigil_sv hv;
+    if (host && vigil_event_value(&p->ev, host, &hv) == 0)
+        f[n++] = (struct vigil_batch_field){VIGIL_SV("host.name"), hv};
+    if (r->n_tags > 0) {
+        join_tags(r, tags, sizeof(tags));
+        f[n++] = field_str("tags", tags);
+    }
+    const struct vigil_pipeline_origin *o = &p->origin;
+    if (o->topic) {
+        snprintf(part, sizeof(part), "%" PRId32, o->partition);
+        snprintf(off, sizeof(off), "%" PRId64, o->offset);
+        f[n++] = field_str("topic", o->topic);
+        f[n++] = field_str("partition", part);
+        f[n++] = field_str("offset", off);
+    } else if (o->file) {
+        snprintf(off, sizeof(off), "%" PRIu64, o->line);
+        f[n++] = field_str("file", o->file);
+        f[n++] = field_str("line", off);
+    }
+    if (vigil_batch_finding(p->batch, f, n) < 0)
+        atomic_fetch_add_explicit(&p->stats->update_errors, 1,
+                                  memory_order_relaxed);
+}
+
 static int on_match(const struct vigil_match *m, void *user)
 {
     struct vigil_pipeline *p = user;
@@ -149,6 +251,8 @@ static int on_match(const struct vigil_match *m, void *user)
             atomic_fetch_add_explicit(&p->stats->update_errors, 1,
                                       memory_order_relaxed);
     }
+    if (m->rule->record && p->max_findings)
+        record_finding(p, m);
     if (p->observe)
         p->observe(m, p->observe_ctx);
     return 0;
@@ -177,4 +281,16 @@ int vigil_pipeline_feed(struct vigil_pipeline *p, const char *data, size_t len,
                                   memory_order_relaxed);
     }
     return (int)p->matched;
+}
+
+void vigil_pipeline_count_written(struct vigil_pipeline_stats *stats,
+                                  const struct vigil_batch *b)
+{
+    size_t n = vigil_batch_n_findings(b);
+    uint64_t dropped = vigil_batch_stats(b).findings_dropped;
+    if (n)
+        atomic_fetch_add_explicit(&stats->findings, n, memory_order_relaxed);
+    if (dropped)
+        atomic_fetch_add_explicit(&stats->findings_dropped, dropped,
+                                  memory_order_relaxed);
 }

@@ -1,6 +1,7 @@
 /*
  * pipeline: the per-worker hot path shared by `vigild run` (Kafka) and
- * `vigild replay` (files): decode -> match -> aggregate into a batch.
+ * `vigild replay` (files): decode -> match -> aggregate into a batch, and
+ * a finding into the batch for each match of a `record: true` rule.
  *
  * A struct vigil_pipeline belongs to one thread. It borrows the rule set
  * (holding a reference) and owns its decoder, event, matcher and batch.
@@ -28,6 +29,11 @@ struct vigil_pipeline_stats {
     _Atomic uint64_t decode_errors;  /* undecodable or oversized messages */
     _Atomic uint64_t late;           /* counter updates older than retention */
     _Atomic uint64_t update_errors;  /* counter updates the batch refused */
+    /* Findings of `record: true` rules in batches Redis accepted, and
+     * those left out of such batches (beyond a batch's cap, or out of
+     * memory); see vigil_pipeline_count_written(). */
+    _Atomic uint64_t findings;
+    _Atomic uint64_t findings_dropped;
 };
 
 /*
@@ -46,6 +52,26 @@ struct vigil_pipeline_options {
     void *enrich_ctx;              /* borrowed; passed to enrich */
     int64_t retention_s;           /* bucket lifetime and lateness cutoff */
     int64_t resolution_s;          /* bucket width of every counter */
+    /* Entries the findings stream keeps (redis.findings_max_len); 0: no
+     * findings are gathered. A batch holds at most
+     * VIGIL_PIPELINE_BATCH_FINDINGS of them, and never more than this. */
+    uint64_t findings_max_len;
+};
+
+#define VIGIL_PIPELINE_BATCH_FINDINGS 1000
+
+/*
+ * Where the message being fed came from, written into its findings as
+ * provenance: from Kafka (topic set) or from a file (file set, by
+ * `vigild replay`); all NULL: none. Strings borrowed until the next
+ * vigil_pipeline_feed returns.
+ */
+struct vigil_pipeline_origin {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const char *file; /* "-" for stdin */
+    uint64_t line;    /* 1-based */
 };
 
 struct vigil_pipeline {
@@ -58,6 +84,9 @@ struct vigil_pipeline {
     vigil_enrich_fn enrich;             /* NULL: none */
     void *enrich_ctx;                   /* borrowed */
     size_t matched;                     /* matches of the current event */
+    size_t max_findings; /* findings a batch holds; 0: gather none */
+    /* Set by the owner before each vigil_pipeline_feed (see above). */
+    struct vigil_pipeline_origin origin;
     /*
      * Optional, set by the owner after _init: called for every match of
      * the event being fed, after its counter updates were aggregated
@@ -86,5 +115,13 @@ void vigil_pipeline_fini(struct vigil_pipeline *p);
  */
 int vigil_pipeline_feed(struct vigil_pipeline *p, const char *data, size_t len,
                         int64_t fallback_ms, const char **reason);
+
+/*
+ * Counts what batch b, which Redis has just accepted, wrote into stats:
+ * its findings and the findings it had to leave out. Any thread (relaxed
+ * atomics).
+ */
+void vigil_pipeline_count_written(struct vigil_pipeline_stats *stats,
+                                  const struct vigil_batch *b);
 
 #endif
