@@ -768,3 +768,140 @@ Test(counter_store, runs_on_the_libev_async_adapter)
     vigil_flush_result_fini(&run.res);
     vigil_batch_destroy(run.batch);
 }
+
+/* ---- findings ---- */
+
+#define FINDINGS "vigil:{" NS "}:findings"
+
+static struct vigil_batch *new_batch_findings(size_t max_findings)
+{
+    const char *why = NULL;
+    struct vigil_batch_config cfg = {
+        .counters = defs,
+        .n_counters = sizeof(defs) / sizeof(defs[0]),
+        .retention_s = RETENTION,
+        .max_findings = max_findings,
+    };
+    struct vigil_batch *b = vigil_batch_create(&cfg, &why);
+    cr_assert_not_null(b, "%s", why);
+    vigil_batch_reset(b, now_ms);
+    return b;
+}
+
+/* Adds a finding of rule `rule` with one capture, from events:0@offset. */
+static void add_finding(struct vigil_batch *b, const char *rule,
+                        const char *src_ip, int offset)
+{
+    char off[16];
+    snprintf(off, sizeof(off), "%d", offset);
+    struct vigil_batch_field f[] = {
+        {sv("rule"), sv(rule)},
+        {sv("severity"), sv("high")},
+        {sv("at"), sv("2023-11-14T22:13:20Z")},
+        {sv("src_ip"), sv(src_ip)},
+        {sv("topic"), sv("events")},
+        {sv("partition"), sv("0")},
+        {sv("offset"), sv(off)},
+    };
+    cr_assert_eq(vigil_batch_finding(b, f, sizeof(f) / sizeof(f[0])), 0);
+}
+
+/* Field `name` of stream entry e, or NULL. */
+static const char *entry_field(const redisReply *e, const char *name)
+{
+    const redisReply *kv = e->element[1];
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (strcmp(kv->element[i]->str, name) == 0)
+            return kv->element[i + 1]->str;
+    return NULL;
+}
+
+Test(counter_store, a_fenced_batch_writes_no_finding_an_accepted_one_each_once)
+{
+    struct vigil_batch *b = new_batch_findings(100);
+    cr_assert_eq(vigil_batch_count(b, C_PLAIN, t0, 1), 0);
+    add_finding(b, "sshd.fail", "203.0.113.7", 0);
+    add_finding(b, "sshd.fail", "198.51.100.2", 1);
+    cr_assert_eq(vigil_batch_offset(b, "events", 0, VIGIL_OFFSET_UNSET, 2), 0);
+    flush_ok(b);
+    cr_assert_eq(cmd_int("XLEN " FINDINGS), 2);
+
+    /* A retry of the same batch (its reply was lost) is fenced off. */
+    struct vigil_flush_result res = {0};
+    cr_assert_eq(vigil_counter_store_flush(fx.store, fx.ctx, b, &res), 0);
+    cr_assert_not(res.accepted);
+    cr_assert_eq(cmd_int("XLEN " FINDINGS), 2, "no finding twice");
+
+    /* A zombie's batch that does not continue at 2: rejected, nothing. */
+    vigil_batch_reset(b, now_ms);
+    add_finding(b, "sshd.fail", "192.0.2.99", 1);
+    cr_assert_eq(vigil_batch_offset(b, "events", 0, 1, 2), 0);
+    cr_assert_eq(vigil_counter_store_flush(fx.store, fx.ctx, b, &res), 0);
+    cr_assert_not(res.accepted);
+    cr_assert_eq(cmd_int("XLEN " FINDINGS), 2);
+
+    /* The batch that does continue lands, with its one finding. */
+    vigil_batch_reset(b, now_ms);
+    add_finding(b, "av.detection", "192.0.2.1", 2);
+    cr_assert_eq(vigil_batch_offset(b, "events", 0, 2, 3), 0);
+    flush_ok(b);
+
+    redisReply *r = cmd("XRANGE " FINDINGS " - +");
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+    cr_assert_eq(r->elements, 3);
+    const char *ips[] = {"203.0.113.7", "198.51.100.2", "192.0.2.1"};
+    const char *offs[] = {"0", "1", "2"};
+    for (size_t i = 0; i < 3; i++) {
+        const redisReply *e = r->element[i];
+        cr_assert_eq(e->element[1]->elements, 14, "seven fields, in order");
+        cr_assert_str_eq(e->element[1]->element[0]->str, "rule");
+        cr_assert_str_eq(entry_field(e, "src_ip"), ips[i]);
+        cr_assert_str_eq(entry_field(e, "offset"), offs[i]);
+        cr_assert_str_eq(entry_field(e, "topic"), "events");
+        cr_assert_str_eq(entry_field(e, "at"), "2023-11-14T22:13:20Z");
+    }
+    cr_assert_str_eq(entry_field(r->element[2], "rule"), "av.detection");
+    freeReplyObject(r);
+    /* Capped, not expiring like the counters. */
+    cr_assert_eq(cmd_int("TTL " FINDINGS), -1);
+    cr_assert_gt(cmd_int("TTL vigil:{" NS "}:c:auth_failures:%lld",
+                         (long long)bucket10(t0)),
+                 0);
+    vigil_flush_result_fini(&res);
+    vigil_batch_destroy(b);
+}
+
+Test(counter_store, caps_the_findings_stream_at_its_max_len)
+{
+    struct vigil_counter_store_config cfg = {
+        .ns = NS, .group = GROUP, .findings_max_len = 10};
+    struct vigil_counter_store *store = vigil_counter_store_create(&cfg);
+    cr_assert_not_null(store);
+    struct vigil_batch *b = new_batch_findings(1000);
+    struct vigil_flush_result res = {0};
+    for (int batch = 0; batch < 20; batch++) {
+        vigil_batch_reset(b, now_ms);
+        for (int i = 0; i < 50; i++)
+            add_finding(b, "r", "x", batch * 50 + i);
+        cr_assert_eq(vigil_counter_store_flush(store, fx.ctx, b, &res), 0);
+        cr_assert(res.accepted);
+    }
+    /* MAXLEN ~ trims whole stream nodes (100 entries by default): the
+     * stream stays near the cap, far below the 1000 written. */
+    int64_t n = cmd_int("XLEN " FINDINGS);
+    cr_assert_geq(n, 10);
+    cr_assert_leq(n, 10 + 100 + 50, "XLEN %lld", (long long)n);
+    vigil_flush_result_fini(&res);
+    vigil_batch_destroy(b);
+    vigil_counter_store_destroy(store);
+}
+
+Test(counter_store, a_batch_of_findings_alone_is_written_as_replay_does)
+{
+    struct vigil_batch *b = new_batch_findings(10);
+    add_finding(b, "r", "1.2.3.4", 7);
+    cr_assert_not(vigil_batch_is_empty(b));
+    flush_ok(b);
+    cr_assert_eq(cmd_int("XLEN " FINDINGS), 1);
+    vigil_batch_destroy(b);
+}

@@ -391,3 +391,143 @@ Test(batch, rejects_invalid_configs_with_a_reason)
     cr_assert_not_null(b);
     vigil_batch_destroy(b);
 }
+
+/* ---- findings ---- */
+
+static struct vigil_batch *new_batch_findings(size_t max_findings)
+{
+    const char *why = NULL;
+    struct vigil_batch_config cfg = {
+        .counters = defs,
+        .n_counters = sizeof(defs) / sizeof(defs[0]),
+        .retention_s = 3600,
+        .max_findings = max_findings,
+    };
+    struct vigil_batch *b = vigil_batch_create(&cfg, &why);
+    cr_assert_not_null(b, "%s", why);
+    vigil_batch_reset(b, T0);
+    return b;
+}
+
+static struct vigil_batch_field fld(const char *name, const char *value)
+{
+    return (struct vigil_batch_field){{name, strlen(name)},
+                                      {value, strlen(value)}};
+}
+
+static void assert_field(const struct vigil_batch *b, size_t i, size_t j,
+                         const char *name, const char *value)
+{
+    struct vigil_batch_field f = vigil_batch_finding_field(b, i, j);
+    cr_assert_eq(f.name.len, strlen(name), "finding %zu field %zu", i, j);
+    cr_assert_eq(memcmp(f.name.ptr, name, f.name.len), 0);
+    cr_assert_eq(f.value.len, strlen(value), "finding %zu field %zu: %.*s", i,
+                 j, (int)f.value.len, f.value.ptr);
+    cr_assert_eq(memcmp(f.value.ptr, value, f.value.len), 0);
+}
+
+Test(batch, holds_findings_in_order_with_their_fields_copied)
+{
+    struct vigil_batch *b = new_batch_findings(10);
+    char ip[16] = "203.0.113.7";
+    struct vigil_batch_field one[] = {fld("rule", "sshd.auth_failure"),
+                                      fld("src_ip", ip), fld("user", "")};
+    cr_assert_eq(vigil_batch_finding(b, one, 3), 0);
+    memcpy(ip, "xxxxxxxxxxx", 11); /* the batch has its own copy */
+    struct vigil_batch_field two[] = {fld("rule", "av.clamav_detection")};
+    cr_assert_eq(vigil_batch_finding(b, two, 1), 0);
+
+    cr_assert_eq(vigil_batch_n_findings(b), 2);
+    cr_assert_eq(vigil_batch_finding_fields(b, 0), 3);
+    cr_assert_eq(vigil_batch_finding_fields(b, 1), 1);
+    assert_field(b, 0, 0, "rule", "sshd.auth_failure");
+    assert_field(b, 0, 1, "src_ip", "203.0.113.7");
+    assert_field(b, 0, 2, "user", "");
+    assert_field(b, 1, 0, "rule", "av.clamav_detection");
+    cr_assert_null(vigil_batch_finding_field(b, 1, 1).name.ptr);
+    cr_assert_null(vigil_batch_finding_field(b, 2, 0).name.ptr);
+    cr_assert_not(vigil_batch_is_empty(b), "findings alone are something");
+    cr_assert_eq(vigil_batch_stats(b).findings_dropped, 0);
+
+    vigil_batch_reset(b, T0);
+    cr_assert_eq(vigil_batch_n_findings(b), 0);
+    cr_assert(vigil_batch_is_empty(b));
+    vigil_batch_destroy(b);
+}
+
+Test(batch, counts_findings_beyond_its_cap_as_dropped_never_holds_them)
+{
+    struct vigil_batch *b = new_batch_findings(3);
+    struct vigil_batch_field f[] = {fld("rule", "r")};
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(vigil_batch_finding(b, f, 1), 0);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(vigil_batch_finding(b, f, 1), VIGIL_BATCH_DROPPED);
+    cr_assert_eq(vigil_batch_n_findings(b), 3);
+    cr_assert_eq(vigil_batch_stats(b).findings_dropped, 5);
+    /* The next batch starts from nothing, with room again. */
+    vigil_batch_reset(b, T0);
+    cr_assert_eq(vigil_batch_stats(b).findings_dropped, 0);
+    cr_assert_eq(vigil_batch_finding(b, f, 1), 0);
+    vigil_batch_destroy(b);
+
+    /* Without a cap set, a batch holds none and counts each. */
+    b = new_batch(); /* max_findings 0 */
+    cr_assert_eq(vigil_batch_finding(b, f, 1), VIGIL_BATCH_DROPPED);
+    cr_assert_eq(vigil_batch_n_findings(b), 0);
+    cr_assert_eq(vigil_batch_stats(b).findings_dropped, 1);
+    vigil_batch_destroy(b);
+}
+
+Test(batch, cuts_long_finding_values_at_a_utf8_character_boundary)
+{
+    struct vigil_batch *b = new_batch_findings(4);
+    char v[400];
+    memset(v, 'a', sizeof(v) - 1);
+    v[sizeof(v) - 1] = '\0';
+    struct vigil_batch_field f[] = {fld("msg", v)};
+    cr_assert_eq(vigil_batch_finding(b, f, 1), 0);
+    struct vigil_batch_field got = vigil_batch_finding_field(b, 0, 0);
+    cr_assert_eq(got.value.len, VIGIL_BATCH_FINDING_VALUE_MAX);
+
+    /* "é" (2 bytes) straddling the limit goes whole. */
+    memset(v, 'a', sizeof(v) - 1);
+    v[VIGIL_BATCH_FINDING_VALUE_MAX - 1] = (char)0xC3;
+    v[VIGIL_BATCH_FINDING_VALUE_MAX] = (char)0xA9;
+    f[0] = fld("msg", v);
+    cr_assert_eq(vigil_batch_finding(b, f, 1), 0);
+    got = vigil_batch_finding_field(b, 1, 0);
+    cr_assert_eq(got.value.len, VIGIL_BATCH_FINDING_VALUE_MAX - 1);
+    cr_assert_eq(got.value.ptr[got.value.len - 1], 'a');
+
+    /* A value exactly at the limit is kept whole; NULL is empty. */
+    v[VIGIL_BATCH_FINDING_VALUE_MAX] = '\0';
+    struct vigil_batch_field g[] = {fld("msg", v), {{"none", 4}, {NULL, 7}}};
+    cr_assert_eq(vigil_batch_finding(b, g, 2), 0);
+    cr_assert_eq(vigil_batch_finding_field(b, 2, 0).value.len,
+                 VIGIL_BATCH_FINDING_VALUE_MAX);
+    cr_assert_eq(vigil_batch_finding_field(b, 2, 1).value.len, 0);
+    vigil_batch_destroy(b);
+}
+
+Test(batch, rejects_findings_with_invalid_fields_and_stays_unchanged)
+{
+    struct vigil_batch *b = new_batch_findings(4);
+    struct vigil_batch_field f[VIGIL_BATCH_FINDING_FIELDS_MAX + 1];
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        f[i] = fld("k", "v");
+    cr_assert_eq(vigil_batch_finding(b, f, 0), -1);
+    cr_assert_eq(vigil_batch_finding(b, f, VIGIL_BATCH_FINDING_FIELDS_MAX + 1),
+                 -1);
+    cr_assert_eq(vigil_batch_finding(b, f, VIGIL_BATCH_FINDING_FIELDS_MAX), 0);
+    char name[VIGIL_BATCH_FINDING_NAME_MAX + 2];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    struct vigil_batch_field bad[] = {fld("rule", "r"), fld(name, "v")};
+    cr_assert_eq(vigil_batch_finding(b, bad, 2), -1);
+    bad[1] = fld("", "v");
+    cr_assert_eq(vigil_batch_finding(b, bad, 2), -1);
+    cr_assert_eq(vigil_batch_n_findings(b), 1);
+    cr_assert_eq(vigil_batch_stats(b).findings_dropped, 0);
+    vigil_batch_destroy(b);
+}
