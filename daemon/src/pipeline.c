@@ -162,6 +162,15 @@ static bool is_reserved(const char *name)
     return false;
 }
 
+static bool has_field(const struct vigil_batch_field *f, size_t n,
+                      struct vigil_sv name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (vigil_sv_eq(f[i].name, name))
+            return true;
+    return false;
+}
+
 /* Epoch ms as ISO 8601 UTC to the second, as the HTTP API writes times. */
 static void format_time(int64_t ms, char *buf, size_t n)
 {
@@ -187,8 +196,9 @@ static void join_tags(const struct vigil_rule *r, char *buf, size_t n)
 
 /*
  * The finding of a `record: true` rule's match: rule, title, severity,
- * event time, the named captures, host.name, tags and where the message
- * came from (docs/API.md, Findings).
+ * event time, the named captures, the event fields its counters read,
+ * host.name, tags and where the message came from (docs/API.md,
+ * Findings).
  */
 static void record_finding(struct vigil_pipeline *p,
                            const struct vigil_match *m)
@@ -212,10 +222,23 @@ static void record_finding(struct vigil_pipeline *p,
         f[n++] =
             (struct vigil_batch_field){{name, strlen(name)}, m->captures[i]};
     }
+    /* The event fields the rule counts by: what its findings are about
+     * when the pattern captures nothing (winlog.event_data.*). */
+    for (size_t i = 0; i < r->n_counts; i++) {
+        const struct vigil_ref *ref = &r->counts[i].ref;
+        struct vigil_sv v;
+        if (ref->kind != VIGIL_REF_FIELD ||
+            n + TAIL >= VIGIL_BATCH_FINDING_FIELDS_MAX ||
+            has_field(f, n, ref->name) || is_reserved(ref->name.ptr) ||
+            vigil_match_ref(m, &p->ev, ref, &v) < 0 || !v.ptr)
+            continue;
+        f[n++] = (struct vigil_batch_field){ref->name, v};
+    }
     const struct vigil_field *host =
         vigil_event_find(&p->ev, VIGIL_SV("host.name"));
     struct vigil_sv hv;
-    if (host && vigil_event_value(&p->ev, host, &hv) == 0)
+    if (host && !has_field(f, n, VIGIL_SV("host.name")) &&
+        vigil_event_value(&p->ev, host, &hv) == 0)
         f[n++] = (struct vigil_batch_field){VIGIL_SV("host.name"), hv};
     if (r->n_tags > 0) {
         join_tags(r, tags, sizeof(tags));

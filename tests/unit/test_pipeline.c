@@ -29,6 +29,17 @@ static const char rules[] =
     "    title: Long line\n"
     "    severity: info\n"
     "    match: '^long (?<rest>.*)'\n"
+    "    record: true\n"
+    "  - id: win.cleared\n"
+    "    title: Audit log cleared\n"
+    "    severity: critical\n"
+    "    field: event.code\n"
+    "    match: '^1102$'\n"
+    "    count:\n"
+    "      - counter: cleared_by_host\n"
+    "        by: host.name\n"
+    "      - counter: cleared_by\n"
+    "        distinct: winlog.user_data.SubjectUserName\n"
     "    record: true\n";
 
 static struct {
@@ -157,5 +168,22 @@ Test(pipeline, caps_findings_per_batch_and_counts_the_rest_when_written)
 
     start(1000000);
     cr_assert_eq(fx.p.max_findings, VIGIL_PIPELINE_BATCH_FINDINGS);
+    stop();
+}
+
+Test(pipeline, a_finding_names_the_event_fields_its_rule_counts_by)
+{
+    start(10000);
+    cr_assert_eq(feed("{\"@timestamp\":\"2024-05-14T22:03:11.000Z\","
+                      "\"event\":{\"code\":\"1102\"},\"winlog\":{"
+                      "\"user_data\":{\"SubjectUserName\":\"mal\\u006cory\"}},"
+                      "\"host\":{\"name\":\"fs-02\"}}"),
+                 1);
+    /* host.name once, though counted by and always added; the escaped
+     * value unescaped. */
+    cr_assert_str_eq(finding(0), "rule=win.cleared|title=Audit log cleared|"
+                                 "severity=critical|at=2024-05-14T22:03:11Z|"
+                                 "host.name=fs-02|"
+                                 "winlog.user_data.SubjectUserName=mallory");
     stop();
 }
