@@ -306,8 +306,9 @@
     var cur = state.indicators[u.id];
     if (!cur) { state.indicators[u.id] = u; state.order.push(u.id); }
     else {
-      if (u.replayed) {
-        // A replayed sample knows value and state only.
+      if (u.replayed && u.since === null) {
+        // Replayed from a history entry of an older vigil: it knows value
+        // and state only.
         if (u.state !== cur.state) u.since = u.evaluated_at; else u.since = cur.since;
         u.top = cur.top; u.pending = cur.pending; u.recovering = cur.recovering;
       }

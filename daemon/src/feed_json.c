@@ -481,3 +481,89 @@ cJSON *vigil_feed_json_finding(const redisReply *entry)
     }
     return o;
 }
+
+/* Replaces o's key by the time in v (epoch ms; "" or absent: null). */
+static void replace_time(cJSON *o, const char *key, const redisReply *v)
+{
+    cJSON *tmp = cJSON_CreateObject();
+    if (!tmp)
+        return;
+    add_time_field(tmp, key, v);
+    cJSON *t = cJSON_DetachItemFromObject(tmp, key);
+    if (t && !cJSON_ReplaceItemInObject(o, key, t))
+        cJSON_Delete(t);
+    cJSON_Delete(tmp);
+}
+
+/* Replaces o's key by {"state", "since"} from the entry's fields key and
+ * key_since, when key names a state. */
+static void replace_pending(cJSON *o, const redisReply *entry, const char *key,
+                            const char *key_since)
+{
+    const redisReply *st = field(entry, key);
+    enum vigil_state s;
+    if (!st || st->type != REDIS_REPLY_STRING ||
+        vigil_state_parse(st->str, st->len, &s) < 0)
+        return;
+    cJSON *p = cJSON_CreateObject();
+    if (!p)
+        return;
+    cJSON_AddStringToObject(p, "state", vigil_state_name(s));
+    add_time_field(p, "since", field(entry, key_since));
+    if (!cJSON_ReplaceItemInObject(o, key, p))
+        cJSON_Delete(p);
+}
+
+/* Replaces o's "top" by the entry's offenders ([{"key", "count"}]), kept
+ * only when every element has that shape. */
+static void replace_top(cJSON *o, const redisReply *entry)
+{
+    const redisReply *v = field(entry, "top");
+    if (!v || v->type != REDIS_REPLY_STRING)
+        return;
+    cJSON *top = cJSON_ParseWithLength(v->str, v->len);
+    bool ok = cJSON_IsArray(top);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, top)
+    {
+        ok = ok && cJSON_IsString(cJSON_GetObjectItem(e, "key")) &&
+             cJSON_IsNumber(cJSON_GetObjectItem(e, "count"));
+    }
+    if (!ok || !cJSON_ReplaceItemInObject(o, "top", top))
+        cJSON_Delete(top);
+}
+
+cJSON *vigil_feed_json_replayed(const struct vigil_indicator *ind,
+                                const redisReply *entry,
+                                const redisReply *breach,
+                                const struct vigil_indicator_set *set)
+{
+    cJSON *o = vigil_feed_json_indicator(ind, NULL, VIGIL_FEED_JSON_TRANSITION);
+    cJSON *smp = vigil_feed_json_sample(entry);
+    if (!o || !smp) {
+        cJSON_Delete(o);
+        cJSON_Delete(smp);
+        return NULL;
+    }
+    cJSON *v = cJSON_DetachItemFromObject(smp, "value");
+    cJSON *st = cJSON_DetachItemFromObject(smp, "state");
+    if (v && !cJSON_ReplaceItemInObject(o, "value", v))
+        cJSON_Delete(v);
+    if (st && !cJSON_ReplaceItemInObject(o, "state", st))
+        cJSON_Delete(st);
+    replace_time(o, "since", field(entry, "since"));
+    replace_pending(o, entry, "pending", "pending_since");
+    replace_pending(o, entry, "recovering", "recovering_since");
+    char at[40];
+    vigil_feed_json_time(
+        (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(smp, "t")), at,
+        sizeof(at));
+    cJSON_ReplaceItemInObject(o, "evaluated_at", cJSON_CreateString(at));
+    cJSON_Delete(smp);
+    replace_top(o, entry);
+    cJSON *tr = breach ? vigil_feed_json_breach(breach, set) : NULL;
+    if (tr && !cJSON_ReplaceItemInObject(o, "transition", tr))
+        cJSON_Delete(tr);
+    cJSON_AddBoolToObject(o, "replayed", true);
+    return o;
+}

@@ -120,6 +120,22 @@ cJSON *vigil_feed_json_breach(const redisReply *entry,
                               const struct vigil_indicator_set *set);
 
 /*
+ * The `event: indicator` object of a replayed hist:<id> entry (SSE
+ * Last-Event-ID): the keys of vigil_feed_json_indicator(ind, item,
+ * VIGIL_FEED_JSON_TRANSITION), filled from the entry (value, state,
+ * since, pending, recovering, top as the evaluator wrote them;
+ * evaluated_at is the entry id's time; what an entry written by an older
+ * version lacks stays null, top []), transition from breach (the
+ * breaches entry of the evaluation's transition, or NULL: null), plus
+ * "replayed": true. set may be NULL. NULL for a malformed entry or out of
+ * memory.
+ */
+cJSON *vigil_feed_json_replayed(const struct vigil_indicator *ind,
+                                const redisReply *entry,
+                                const redisReply *breach,
+                                const struct vigil_indicator_set *set);
+
+/*
  * A finding: {"id", "at", "recorded", every other field as a string}:
  * "at" is the entry's own "at" field (the event time, ISO 8601 UTC) when
  * it holds one, else the id's time; "recorded" is always the id's time.

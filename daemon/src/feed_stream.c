@@ -309,31 +309,48 @@ static void add_frame(struct vigil_feed_buf *out, const char *kind,
     free(text);
 }
 
-/* The indicator event of a replayed hist:<id> sample. */
-static cJSON *replayed_indicator(const struct vigil_indicator *ind,
-                                 const redisReply *e)
+/* Field name of stream entry e as a string reply, or NULL. */
+static const redisReply *entry_field(const redisReply *e, const char *name)
 {
-    cJSON *o = vigil_feed_json_indicator(ind, NULL, VIGIL_FEED_JSON_TRANSITION);
-    cJSON *smp = vigil_feed_json_sample(e);
-    if (!o || !smp) {
-        cJSON_Delete(o);
-        cJSON_Delete(smp);
+    const redisReply *kv = e->element[1];
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING &&
+            strcmp(kv->element[i]->str, name) == 0)
+            return kv->element[i + 1];
+    return NULL;
+}
+
+static bool same_field(const redisReply *a, const redisReply *b,
+                       const char *name)
+{
+    const redisReply *x = entry_field(a, name), *y = entry_field(b, name);
+    return x && y && x->len == y->len && memcmp(x->str, y->str, x->len) == 0;
+}
+
+/*
+ * The breaches entry (among breaches, replayed in the same reply) of the
+ * transition that the hist:<id> entry h of indicator ind records, or
+ * NULL: the evaluator writes both in one script, the hist entry with the
+ * transition's kind (event) and the new state's since, the breaches entry
+ * with the same.
+ */
+static const redisReply *transition_of(const struct vigil_indicator *ind,
+                                       const redisReply *h,
+                                       const redisReply *breaches)
+{
+    if (!entry_field(h, "event"))
         return NULL;
+    for (size_t i = 0; i < breaches->elements; i++) {
+        const redisReply *b = breaches->element[i];
+        if (!vigil_feed_json_is_entry(b))
+            continue;
+        const redisReply *id = entry_field(b, "indicator");
+        if (id && strcmp(id->str, ind->id) == 0 && same_field(h, b, "event") &&
+            same_field(h, b, "since"))
+            return b;
     }
-    cJSON *v = cJSON_DetachItemFromObject(smp, "value");
-    cJSON *st = cJSON_DetachItemFromObject(smp, "state");
-    if (v)
-        cJSON_ReplaceItemInObject(o, "value", v);
-    if (st)
-        cJSON_ReplaceItemInObject(o, "state", st);
-    char at[40];
-    vigil_feed_json_time(
-        (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(smp, "t")), at,
-        sizeof(at));
-    cJSON_ReplaceItemInObject(o, "evaluated_at", cJSON_CreateString(at));
-    cJSON_AddBoolToObject(o, "replayed", true);
-    cJSON_Delete(smp);
-    return o;
+    return NULL;
 }
 
 /* Replays hist:<id> and breaches from s->from; false: the client must
@@ -387,7 +404,10 @@ static bool replay(struct sse *s)
         for (size_t i = 0; i < nv; i++) {
             if (v[i].kind == 0)
                 add_frame(&s->out, "indicator", v[i].id,
-                          replayed_indicator(v[i].ind, v[i].e));
+                          vigil_feed_json_replayed(
+                              v[i].ind, v[i].e,
+                              transition_of(v[i].ind, v[i].e, r[n - 1]),
+                              f->set));
             else
                 add_frame(&s->out, "breach", v[i].id,
                           vigil_feed_json_breach(v[i].e, f->set));

@@ -700,6 +700,55 @@ static char *offenders_json(const struct vigil_expr_key_count *top, size_t n)
     return s;
 }
 
+/*
+ * The hist:<id> entry of an evaluation: value and state (what reports and
+ * /history read), and what the live `event: indicator` frame shows
+ * besides, so that a replayed frame (feed_stream.c) equals it: since,
+ * pending and recovering while they hold, the first offenders when there
+ * are any, the transition's kind when there is one. Kept small: the
+ * optional fields are absent, not empty, when they do not apply.
+ */
+static void hist_pairs(struct args *a, const struct vigil_indicator_eval *e)
+{
+    size_t at = a->n;
+    args_str(a, "0");
+    size_t start = a->n;
+    args_str(a, "value");
+    args_value(a, e->state.has_value, e->state.value);
+    args_str(a, "state");
+    args_str(a, vigil_state_name(e->state.state));
+    args_str(a, "since");
+    args_time(a, e->state.since_ms);
+    if (e->view.pending) {
+        args_str(a, "pending");
+        args_str(a, vigil_state_name(e->view.pending_state));
+        args_str(a, "pending_since");
+        args_time(a, e->view.pending_since_ms);
+    }
+    if (e->view.recovering) {
+        args_str(a, "recovering");
+        args_str(a, vigil_state_name(e->view.recovering_state));
+        args_str(a, "recovering_since");
+        args_time(a, e->view.recovering_since_ms);
+    }
+    if (e->n_top > 0) {
+        size_t n = e->n_top < VIGIL_INDICATOR_STORE_HIST_TOP
+                       ? e->n_top
+                       : VIGIL_INDICATOR_STORE_HIST_TOP;
+        char *top = offenders_json(e->top, n);
+        if (top) {
+            args_str(a, "top");
+            args_str(a, top);
+            free(top);
+        }
+    }
+    if (e->event.kind != VIGIL_EVENT_NONE) {
+        args_str(a, "event");
+        args_str(a, vigil_event_kind_name(e->event.kind));
+    }
+    args_count_at(a, at, (a->n - start) / 2);
+}
+
 /* The CAS command of one indicator's evaluation. */
 static void build_cas(struct vigil_indicator_store *s, struct args *a,
                       const struct vigil_indicator *ind, uint64_t expected,
@@ -725,11 +774,7 @@ static void build_cas(struct vigil_indicator_store *s, struct args *a,
 
     state_pairs(a, &e->state, &e->view);
 
-    args_str(a, "2");
-    args_str(a, "value");
-    args_value(a, e->state.has_value, e->state.value);
-    args_str(a, "state");
-    args_str(a, vigil_state_name(e->state.state));
+    hist_pairs(a, e);
 
     const struct vigil_istate_event *ev = &e->event;
     if (ev->kind == VIGIL_EVENT_NONE) {

@@ -11,7 +11,10 @@
  *   2. one pipeline with one compare-and-set script per indicator: it
  *      writes the new state only if the hash's `version` is still the one
  *      read in 1, and in the same atomic script XADDs the sample to
- *      vigil:{ns}:hist:<id> (trimmed by MINID to the history retention),
+ *      vigil:{ns}:hist:<id> (value and state, and what the live feed
+ *      frame shows besides: since, pending, recovering, the first
+ *      offenders, the transition's kind; trimmed by MINID to the history
+ *      retention),
  *      a transition to vigil:{ns}:breaches, and a notification for a paged
  *      state to vigil:{ns}:outbox. With several daemons evaluating the
  *      same indicator, exactly one records each transition; the others
@@ -48,6 +51,10 @@ struct vigil_indicator_store_config {
     uint64_t hist_retention_ms; /* history kept per indicator; 0: 30d */
     uint64_t min_interval_ms;   /* see above; 0: no guard */
 };
+
+/* Offenders an evaluation's hist:<id> entry keeps (its field "top", for
+ * replayed SSE frames): the first this many of the value's top keys. */
+#define VIGIL_INDICATOR_STORE_HIST_TOP 5
 
 struct vigil_indicator_store;
 

@@ -387,3 +387,175 @@ Test(feed_daemon, findings_of_a_record_rule_are_listed_once_across_a_kill)
     cr_assert(has_line_prefix(r.body, "vigil_findings_total 8"), "%s", r.body);
     vigil_test_http_free(&r);
 }
+
+/* ---- SSE replay ---- */
+
+/* The `event: indicator` frames of an SSE text, in order, as an array of
+ * [id, data] (ids are not unique: indicators evaluated in the same
+ * millisecond have entries with the same id in their own streams). */
+static cJSON *indicator_frames(const char *text)
+{
+    cJSON *out = cJSON_CreateArray();
+    const char *p = text;
+    while ((p = strstr(p, "event: indicator\nid: ")) != NULL) {
+        p += strlen("event: indicator\nid: ");
+        const char *nl = strchr(p, '\n');
+        if (!nl || strncmp(nl, "\ndata: ", 7) != 0)
+            break;
+        const char *data = nl + 7;
+        const char *end = strchr(data, '\n');
+        if (!end)
+            break;
+        cJSON *j = cJSON_ParseWithLength(data, (size_t)(end - data));
+        cr_assert_not_null(j, "%.*s", (int)(end - data), data);
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(""));
+        char id[64];
+        snprintf(id, sizeof(id), "%.*s", (int)(nl - p), p);
+        cJSON_SetValuestring(cJSON_GetArrayItem(pair, 0), id);
+        cJSON_AddItemToArray(pair, j);
+        cJSON_AddItemToArray(out, pair);
+        p = end;
+    }
+    return out;
+}
+
+/* Compares two stream ids "ms-seq". */
+static int cmp_id(const char *a, const char *b)
+{
+    unsigned long long am = 0, as = 0, bm = 0, bs = 0;
+    sscanf(a, "%llu-%llu", &am, &as);
+    sscanf(b, "%llu-%llu", &bm, &bs);
+    if (am != bm)
+        return am < bm ? -1 : 1;
+    return as < bs ? -1 : as > bs;
+}
+
+static const char *frame_id(const cJSON *pair)
+{
+    return cJSON_GetStringValue(cJSON_GetArrayItem(pair, 0));
+}
+
+static cJSON *frame_data(const cJSON *pair)
+{
+    return cJSON_GetArrayItem(pair, 1);
+}
+
+/*
+ * The replayed frame of live frame lf: a live frame's id is its own
+ * hist:<id> entry's or a later one (ids only grow over the stream), and an
+ * indicator's evaluations are a second apart, so it is the indicator's
+ * replayed frame with the largest id not after lf's. NULL when there is
+ * none (lf's own entry was not after Last-Event-ID).
+ */
+static cJSON *replay_of(const cJSON *lf, const cJSON *replays)
+{
+    const char *ind =
+        cJSON_GetStringValue(cJSON_GetObjectItem(frame_data(lf), "id"));
+    cJSON *best = NULL;
+    const char *best_id = NULL;
+    const cJSON *rf;
+    cJSON_ArrayForEach(rf, replays)
+    {
+        const char *rid = frame_id(rf);
+        if (strcmp(
+                cJSON_GetStringValue(cJSON_GetObjectItem(frame_data(rf), "id")),
+                ind) != 0 ||
+            cmp_id(rid, frame_id(lf)) > 0)
+            continue;
+        if (!best_id || cmp_id(rid, best_id) > 0) {
+            best = frame_data(rf);
+            best_id = rid;
+        }
+    }
+    return best;
+}
+
+static struct vigil_test_sse *open_sse(const char *last_id)
+{
+    char url[256], hdr[128];
+    snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s", last_id ? last_id : "");
+    const char *headers[] = {hdr, NULL};
+    struct vigil_test_sse *s = vigil_test_sse_open(
+        vigil_test_feed_daemon_url(&d, "/api/v1/stream", url, sizeof(url)),
+        last_id ? headers : NULL);
+    cr_assert_not_null(s);
+    cr_assert(vigil_test_sse_wait(s, ": vigil feed\n", 10000),
+              "no stream greeting: %s", vigil_test_sse_text(s));
+    return s;
+}
+
+/* Drops what may differ between a live frame and its replay: the marker,
+ * the evaluation time (the daemon's clock live, the entry id's replayed)
+ * and the transition's id (null live, the breaches entry's replayed). */
+static void strip(cJSON *frame)
+{
+    cJSON_DeleteItemFromObject(frame, "replayed");
+    cJSON_DeleteItemFromObject(frame, "evaluated_at");
+    cJSON *tr = cJSON_GetObjectItem(frame, "transition");
+    if (cJSON_IsObject(tr))
+        cJSON_DeleteItemFromObject(tr, "id");
+}
+
+Test(feed_daemon, a_replayed_indicator_frame_equals_the_live_one)
+{
+    cr_assert_eq(vigil_test_feed_daemon_init(&d, NULL), 0);
+    cr_assert_eq(vigil_test_feed_daemon_produce(&d, 0, 1), 0);
+    cr_assert_eq(vigil_test_feed_daemon_start(&d), 0);
+    wait_for_state("KPI-HB", "ok", NULL);
+
+    /* Live: failures arrive, KPI-FAIL goes to breach (a transition),
+     * KPI-TOP names the sources (offenders). */
+    struct vigil_test_sse *live = open_sse(NULL);
+    cr_assert(vigil_test_sse_wait(live, "event: indicator\n", 10000));
+    cr_assert_eq(vigil_test_feed_daemon_produce(&d, 60, 0), 0);
+    cr_assert(vigil_test_sse_wait(live, "event: breach\n", 30000), "%s",
+              vigil_test_sse_text(live));
+    /* Gather another two seconds of evaluations. */
+    vigil_test_sse_wait(live, "never sent", 2000);
+    cJSON *lives = indicator_frames(vigil_test_sse_text(live));
+    vigil_test_sse_close(live);
+    int n = cJSON_GetArraySize(lives);
+    cr_assert_geq(n, 4, "%d live frames", n);
+    const char *first = frame_id(cJSON_GetArrayItem(lives, 0));
+    const char *last = frame_id(cJSON_GetArrayItem(lives, n - 1));
+
+    /* Reconnect after the first: everything after it is replayed. */
+    struct vigil_test_sse *rs = open_sse(first);
+    char want[96];
+    snprintf(want, sizeof(want), "id: %s\n", last);
+    cr_assert(vigil_test_sse_wait(rs, want, 10000), "%s",
+              vigil_test_sse_text(rs));
+    vigil_test_sse_wait(rs, "never sent", 500);
+    cJSON *replays = indicator_frames(vigil_test_sse_text(rs));
+    vigil_test_sse_close(rs);
+
+    int compared = 0, transitions = 0, offenders = 0;
+    const cJSON *lf;
+    cJSON_ArrayForEach(lf, lives)
+    {
+        cJSON *rf = replay_of(lf, replays);
+        if (!rf)
+            continue;
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(rf, "replayed")));
+        cJSON *a = cJSON_Duplicate(frame_data(lf), true);
+        cJSON *b = cJSON_Duplicate(rf, true);
+        strip(a);
+        strip(b);
+        char *as = cJSON_PrintUnformatted(a), *bs = cJSON_PrintUnformatted(b);
+        cr_assert(cJSON_Compare(a, b, true), "live %s:\n%s\nreplayed:\n%s",
+                  frame_id(lf), as, bs);
+        free(as);
+        free(bs);
+        compared++;
+        transitions += cJSON_IsObject(cJSON_GetObjectItem(a, "transition"));
+        offenders += cJSON_GetArraySize(cJSON_GetObjectItem(a, "top")) > 0;
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+    }
+    cr_assert_geq(compared, 3);
+    cr_assert_geq(transitions, 1, "no transition among the frames compared");
+    cr_assert_geq(offenders, 1, "no offenders among the frames compared");
+    cJSON_Delete(lives);
+    cJSON_Delete(replays);
+}

@@ -48,8 +48,8 @@ TestSuite(feed_json, .init = load, .fini = unload);
 
 struct fake {
     redisReply entry, id, fields;
-    redisReply kv[16];
-    redisReply *kvp[16];
+    redisReply kv[32];
+    redisReply *kvp[32];
     redisReply *top[2];
 };
 
@@ -348,5 +348,116 @@ Test(feed_json, a_finding_has_its_fields_and_cannot_override_id)
     cr_assert_str_eq(jstr(o, "id"), "1700000000000-2");
     cr_assert_str_eq(jstr(o, "rule"), "sshd.auth_failure");
     cr_assert_str_eq(jstr(o, "src_ip"), "203.0.113.7");
+    cJSON_Delete(o);
+}
+
+static void strip_replay_only(cJSON *o)
+{
+    cJSON_DeleteItemFromObject(o, "replayed");
+    cJSON_DeleteItemFromObject(o, "evaluated_at");
+    cJSON *tr = cJSON_GetObjectItem(o, "transition");
+    if (cJSON_IsObject(tr))
+        cJSON_DeleteItemFromObject(tr, "id");
+}
+
+Test(feed_json, a_replayed_hist_entry_says_what_the_live_frame_said)
+{
+    struct vigil_feed_item *it = breach_item();
+    cJSON *live =
+        vigil_feed_json_indicator(&set->v[0], it, VIGIL_FEED_JSON_TRANSITION);
+    /* What indicator_store.c writes for that evaluation. */
+    struct fake h, b;
+    const char *hist[] = {"value",
+                          "60",
+                          "state",
+                          "breach",
+                          "since",
+                          "1700000060000",
+                          "pending",
+                          "breach",
+                          "pending_since",
+                          "1700000000000",
+                          "top",
+                          "[{\"key\":\"203.0.113.7\",\"count\":60},"
+                          "{\"key\":\"198.51.100.2\",\"count\":30}]",
+                          "event",
+                          "opened",
+                          NULL};
+    const char *breach[] = {"indicator",
+                            "KPI-BF",
+                            "event",
+                            "opened",
+                            "state",
+                            "breach",
+                            "previous",
+                            "ok",
+                            "value",
+                            "60",
+                            "since",
+                            "1700000060000",
+                            "previous_since",
+                            "1700000000000",
+                            "duration_ms",
+                            "60000",
+                            "severity",
+                            "high",
+                            "episode",
+                            "1700000060000",
+                            NULL};
+    cJSON *rep =
+        vigil_feed_json_replayed(&set->v[0], entry(&h, "1700000060003-0", hist),
+                                 entry(&b, "1700000060003-0", breach), set);
+    cr_assert_not_null(rep);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(rep, "replayed")));
+    cr_assert_str_eq(jstr(rep, "evaluated_at"), "2023-11-14T22:14:20Z");
+    cr_assert_str_eq(jstr(cJSON_GetObjectItem(rep, "transition"), "id"),
+                     "1700000060003-0");
+    strip_replay_only(live);
+    strip_replay_only(rep);
+    char *ls = cJSON_PrintUnformatted(live), *rs = cJSON_PrintUnformatted(rep);
+    cr_assert(cJSON_Compare(live, rep, true), "live:\n%s\nreplayed:\n%s", ls,
+              rs);
+    free(ls);
+    free(rs);
+    cJSON_Delete(live);
+    cJSON_Delete(rep);
+    vigil_feed_item_unref(it);
+}
+
+Test(feed_json, a_replayed_entry_of_an_older_version_has_nulls_not_guesses)
+{
+    struct fake h;
+    const char *old[] = {"value",       "3",          "state", "ok", "top",
+                         "{\"not\":1}", "recovering", "bogus", NULL};
+    cJSON *rep = vigil_feed_json_replayed(
+        &set->v[0], entry(&h, "1700000060003-0", old), NULL, NULL);
+    cr_assert_not_null(rep);
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(rep, "value")), 3);
+    cr_assert_str_eq(jstr(rep, "state"), "ok");
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(rep, "since")));
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(rep, "pending")));
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(rep, "recovering")));
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(rep, "transition")));
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(rep, "top")), 0);
+    cJSON_Delete(rep);
+}
+
+Test(feed_json, a_finding_is_at_its_event_time_and_recorded_at_its_id)
+{
+    struct fake f;
+    const char *kv[] = {"rule",     "av.clamav_detection",
+                        "at",       "2023-11-14T22:00:00Z",
+                        "recorded", "forged",
+                        "offset",   "41",
+                        NULL};
+    cJSON *o = vigil_feed_json_finding(entry(&f, "1700000000000-2", kv));
+    cr_assert_str_eq(jstr(o, "at"), "2023-11-14T22:00:00Z");
+    cr_assert_str_eq(jstr(o, "recorded"), "2023-11-14T22:13:20Z");
+    cr_assert_str_eq(jstr(o, "offset"), "41");
+    cJSON_Delete(o);
+    /* Without a usable at of its own: the id's time. */
+    const char *bad[] = {"rule", "r", "at", "yesterday", NULL};
+    o = vigil_feed_json_finding(entry(&f, "1700000000000-2", bad));
+    cr_assert_str_eq(jstr(o, "at"), "2023-11-14T22:13:20Z");
     cJSON_Delete(o);
 }
