@@ -134,8 +134,8 @@ static int flush_batch(struct replay *r)
         vigil_pipeline_count_written(&r->pipeline_stats, b);
         if (vigil_batch_stats(b).findings_dropped)
             fprintf(stderr,
-                    "vigild replay: %llu findings of a line were not "
-                    "recorded (more than %zu in one batch)\n",
+                    "vigild replay: %llu findings were not recorded (more "
+                    "than %zu in one batch)\n",
                     (unsigned long long)vigil_batch_stats(b).findings_dropped,
                     r->pipeline.max_findings);
         if (r->flushed.failed_ops) {

@@ -635,3 +635,69 @@ Test(replay_redis, fails_clearly_when_redis_is_down)
     free(err);
     free(cfg);
 }
+
+/*
+ * A record: true rule's matches become findings with the file and line
+ * they came from, in the same script as the counters; a burst of more
+ * findings than one batch holds is split over batches, none dropped.
+ */
+Test(replay_redis, records_findings_with_file_and_line_and_drops_none)
+{
+    char *rules = vigil_test_write_file(
+        fx.tmp, "f.yaml",
+        "pack: f\n"
+        "rules:\n"
+        "  - id: f.malware\n"
+        "    title: Malware found\n"
+        "    severity: high\n"
+        "    match: '(?<path>\\S+): (?<signature>\\S+) FOUND'\n"
+        "    count: [{counter: detections}]\n"
+        "    record: true\n"
+        "    tags: [attack.t1204]\n");
+    char *text = NULL;
+    cr_assert(asprintf(&text,
+                       "redis:\n  url: \"%s\"\n  namespace: t\n"
+                       "  findings_max_len: 100000\n"
+                       "rules: [\"%s\"]\n",
+                       vigil_test_redis_url(fx.redis), rules) > 0);
+    char *cfg = vigil_test_write_file(fx.tmp, "vigil.yaml", text);
+    free(text);
+    char *input = NULL;
+    size_t len = 0, cap = 0;
+    append(&input, &len, &cap, "nothing to see\n");
+    for (int i = 0; i < 2500; i++) {
+        char line[96];
+        snprintf(line, sizeof(line), "/home/u%d/x.doc: Eicar-Signature FOUND\n",
+                 i);
+        append(&input, &len, &cap, line);
+    }
+    char *out = NULL, *err = NULL;
+    const char *argv[] = {"replay", "-c", cfg, "--quiet", "-", NULL};
+    cr_assert_eq(vigild(input, &out, &err, argv), 0, "%s", err);
+    cr_assert_str_eq(err, "", "nothing dropped, nothing refused");
+    cr_assert_eq(command_int("XLEN %s", "vigil:{t}:findings"), 2500);
+
+    redisReply *r =
+        redisCommand(fx.rc, "XRANGE vigil:{t}:findings - + COUNT 1");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    const redisReply *kv = r->element[0]->element[1];
+    const char *want[] = {"rule",      "f.malware",
+                          "title",     "Malware found",
+                          "severity",  "high",
+                          "at",        NULL,
+                          "path",      "/home/u0/x.doc",
+                          "signature", "Eicar-Signature",
+                          "tags",      "attack.t1204",
+                          "file",      "-",
+                          "line",      "2"};
+    cr_assert_eq(kv->elements, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < kv->elements; i++)
+        if (want[i])
+            cr_assert_str_eq(kv->element[i]->str, want[i], "field %zu", i);
+    freeReplyObject(r);
+    free(input);
+    free(out);
+    free(err);
+    free(cfg);
+    free(rules);
+}
