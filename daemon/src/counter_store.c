@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "counter_script.h"
+#include "num.h"
 
 /* PFADD/HMGET/HSET chunk of the script (CHUNK there). */
 #define SCRIPT_CHUNK 512
@@ -457,24 +458,6 @@ int vigil_counter_store_build_load(struct vigil_counter_store *s,
 
 /* ---- replies ------------------------------------------------------------ */
 
-/* Strict decimal int64; false for anything else. */
-static bool parse_i64(const char *p, size_t n, int64_t *out)
-{
-    if (n == 0 || n > 20)
-        return false;
-    char tmp[24];
-    memcpy(tmp, p, n);
-    tmp[n] = '\0';
-    char *end;
-    errno = 0;
-    long long v = strtoll(tmp, &end, 10);
-    if (errno || end != tmp + n ||
-        (tmp[0] != '-' && (tmp[0] < '0' || tmp[0] > '9')))
-        return false;
-    *out = v;
-    return true;
-}
-
 int vigil_counter_store_parse_load(struct vigil_counter_store *s,
                                    const redisReply *reply)
 {
@@ -546,7 +529,7 @@ int vigil_counter_store_parse_reply(struct vigil_counter_store *s,
         int64_t stored = VIGIL_OFFSET_UNSET;
         if (e->type != REDIS_REPLY_STRING)
             goto malformed;
-        if (e->len > 0 && !parse_i64(e->str, e->len, &stored)) {
+        if (e->len > 0 && !vigil_num_i64(e->str, e->len, &stored)) {
             set_err(s, "offset of %s:%" PRId32 " in Redis is not a number",
                     p->topic, p->partition);
             return -1;
@@ -670,7 +653,7 @@ int vigil_counter_store_get_offsets(redisContext *ctx, const char *ns,
             const redisReply *e = r->element[i];
             offsets[i] = VIGIL_OFFSET_UNSET;
             if (e->type == REDIS_REPLY_STRING) {
-                if (!parse_i64(e->str, e->len, &offsets[i]))
+                if (!vigil_num_i64(e->str, e->len, &offsets[i]))
                     rc = -1;
             } else if (e->type != REDIS_REPLY_NIL) {
                 rc = -1;

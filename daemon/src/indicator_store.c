@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
+
 /*
  * The read script: one query over one counter's buckets b0, b0 + res,
  * ..., b1 (docs/REDIS.md, "Reading a window"). ARGV: op, key prefix
@@ -381,22 +383,6 @@ static void append_query(struct vigil_indicator_store *s, redisContext *ctx,
     u->sent = true;
 }
 
-static bool parse_number(const char *s, size_t len, double *out)
-{
-    char buf[64];
-    if (len == 0 || len >= sizeof(buf))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (*end || errno || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Fills u->result from u->reply; malformed answers are no data. */
 static int parse_query_reply(struct uq *u)
 {
@@ -411,7 +397,7 @@ static int parse_query_reply(struct uq *u)
         return 0; /* no data (avg, pctl of nothing) */
     const redisReply *v = r->element[0];
     if (v->type != REDIS_REPLY_STRING ||
-        !parse_number(v->str, v->len, &u->result.value))
+        !vigil_num_double(v->str, v->len, &u->result.value))
         return 0;
     u->result.has_value = true;
     if (u->q->kind == VIGIL_EXPR_Q_TOPK && r->elements >= 3) {
@@ -426,7 +412,7 @@ static int parse_query_reply(struct uq *u)
             double cnt;
             if (k->type != REDIS_REPLY_STRING ||
                 c->type != REDIS_REPLY_STRING ||
-                !parse_number(c->str, c->len, &cnt))
+                !vigil_num_double(c->str, c->len, &cnt))
                 continue;
             u->top[m++] = (struct vigil_expr_key_count){k->str, k->len, cnt};
         }
@@ -446,26 +432,10 @@ static void fmt_time(char *buf, size_t n, int64_t t)
         snprintf(buf, n, "%" PRId64, t);
 }
 
-static bool parse_i64(const char *s, size_t len, int64_t *out)
-{
-    char buf[32];
-    if (len == 0 || len >= sizeof(buf))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (*end || errno)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int64_t parse_time(const char *s, size_t len)
 {
     int64_t t;
-    return parse_i64(s, len, &t) ? t : VIGIL_ISTATE_NEVER;
+    return vigil_num_i64(s, len, &t) ? t : VIGIL_ISTATE_NEVER;
 }
 
 static bool field_is(const redisReply *f, const char *name)
@@ -493,10 +463,10 @@ int vigil_indicator_state_parse(const redisReply *r, struct vigil_istate *st)
         else if (field_is(f, "since"))
             st->since_ms = parse_time(s, len);
         else if (field_is(f, "value"))
-            st->has_value = parse_number(s, len, &st->value);
+            st->has_value = vigil_num_double(s, len, &st->value);
         else if (field_is(f, "last_eval"))
             st->last_eval_ms = parse_time(s, len);
-        else if (field_is(f, "version") && parse_i64(s, len, &n) && n >= 0)
+        else if (field_is(f, "version") && vigil_num_i64(s, len, &n) && n >= 0)
             st->version = (uint64_t)n;
         else if (field_is(f, "warn_run"))
             st->warn_run_ms = parse_time(s, len);
@@ -520,7 +490,7 @@ int vigil_indicator_state_parse(const redisReply *r, struct vigil_istate *st)
                 while (b < len && s[b] != ',')
                     b++;
                 int64_t t;
-                if (parse_i64(s + a, b - a, &t))
+                if (vigil_num_i64(s + a, b - a, &t))
                     st->flaps[st->n_flaps++] = t;
                 a = b + 1;
             }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "num.h"
+
 #define MAX_VALUE_BYTES (64u * 1024u)
 #define MAX_LABELS 64
 
@@ -29,17 +31,8 @@ static char *copy(const char *s, size_t len)
 /* Digits with an optional '-' -> epoch ms; NO_TIME for "" or junk. */
 static int64_t parse_time(const char *s, size_t len)
 {
-    char buf[24];
-    if (len == 0 || len >= sizeof(buf))
-        return VIGIL_NOTIFICATION_NO_TIME;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (errno || *end || end == buf)
-        return VIGIL_NOTIFICATION_NO_TIME;
-    return (int64_t)v;
+    int64_t v;
+    return vigil_num_i64(s, len, &v) ? v : VIGIL_NOTIFICATION_NO_TIME;
 }
 
 static bool parse_unsigned(const char *s, size_t len, unsigned *out)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "num.h"
 
 static enum vigil_counter_kind batch_kind(enum vigil_count_kind k)
 {
@@ -96,22 +97,6 @@ void vigil_pipeline_fini(struct vigil_pipeline *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Parses a capture or field as a finite number for sum counters. */
-static bool parse_number(struct vigil_sv v, double *out)
-{
-    char buf[64];
-    if (v.len == 0 || v.len >= sizeof(buf))
-        return false;
-    memcpy(buf, v.ptr, v.len);
-    buf[v.len] = '\0';
-    char *end;
-    double d = strtod(buf, &end);
-    if (*end || !isfinite(d))
-        return false;
-    *out = d;
-    return true;
-}
-
 static int apply_count(struct vigil_pipeline *p, const struct vigil_match *m,
                        const struct vigil_count_spec *spec)
 {
@@ -131,7 +116,7 @@ static int apply_count(struct vigil_pipeline *p, const struct vigil_match *m,
         return vigil_batch_distinct(p->batch, id, ts, v);
     case VIGIL_COUNT_SUM: {
         double d;
-        if (!parse_number(v, &d))
+        if (!vigil_num_double(v.ptr, v.len, &d))
             return -1;
         return vigil_batch_sum(p->batch, id, ts, d);
     }

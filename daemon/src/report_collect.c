@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
 #include "report.h"
 #include "report_calendar.h"
 #include "report_digest.h"
@@ -188,36 +189,6 @@ static int64_t id_ms(const char *s)
     return v;
 }
 
-static bool parse_i64(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 20)
-        return false;
-    char buf[24];
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    long long v = strtoll(buf, &end, 10);
-    if (*end)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char *s, size_t len, double *out)
-{
-    if (len == 0 || len > 40)
-        return false;
-    char buf[48];
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    double v = strtod(buf, &end);
-    if (*end || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
 /* The value of field name in a stream entry's flat field list. */
 static const redisReply *field(const redisReply *kv, const char *name)
 {
@@ -242,7 +213,7 @@ static int64_t field_time(const redisReply *kv, const char *name)
 {
     const redisReply *v = field(kv, name);
     int64_t t;
-    return v && parse_i64(v->str, v->len, &t) ? t : VIGIL_ISTATE_NEVER;
+    return v && vigil_num_i64(v->str, v->len, &t) ? t : VIGIL_ISTATE_NEVER;
 }
 
 static char *field_dup(const redisReply *kv, const char *name)
@@ -373,7 +344,7 @@ static int on_breach_entry(void *ctx, const char *id, const redisReply *kv)
         b->episode_ms = field_time(kv, "episode");
         double v;
         const redisReply *val = field(kv, "value");
-        if (val && parse_double(val->str, val->len, &v)) {
+        if (val && vigil_num_double(val->str, val->len, &v)) {
             b->has_peak = true;
             b->peak = v;
         }
@@ -541,7 +512,8 @@ static int on_outbox_entry(void *ctx, const char *id, const redisReply *kv)
     while ((colon = memchr(last + 1, ':',
                            dedup->len - (size_t)(last + 1 - dedup->str))))
         last = colon;
-    if (!parse_i64(last + 1, dedup->len - (size_t)(last + 1 - dedup->str), &ep))
+    if (!vigil_num_i64(last + 1, dedup->len - (size_t)(last + 1 - dedup->str),
+                       &ep))
         return 0;
     size_t idlen = (size_t)(last - dedup->str);
     bool pending = s->n_pending > 0 && bsearch(&id, s->pending, s->n_pending,
@@ -655,7 +627,7 @@ static int on_hist_entry(void *ctx, const char *id, const redisReply *kv)
     if (!sv || vigil_state_parse(sv->str, sv->len, &st) < 0)
         return 0;
     double v = 0;
-    bool has = vv && parse_double(vv->str, vv->len, &v);
+    bool has = vv && vigil_num_double(vv->str, vv->len, &v);
     vigil_report_acc_add(&s->cur, t, (int)st, has, v);
     vigil_report_acc_add(&s->prev, t, (int)st, has, v);
     if (!has)
