@@ -236,19 +236,26 @@
     });
   }
 
+  /* Fields every finding has; the rest (captures, counted fields,
+   * host.name) say who and what. */
+  var FINDING_FIXED = ["id", "at", "recorded", "rule", "title", "severity",
+                       "tags", "topic", "partition", "offset", "file", "line"];
+
   function renderFindings() {
     var list = $("findings");
     list.replaceChildren();
     if (!state.findings.length) list.appendChild(el("li", "empty", "None recorded"));
     state.findings.slice(0, 20).forEach(function (f) {
-      var li = el("li");
+      var li = el("li", "sev-" + (f.severity || "info"));
+      li.setAttribute("data-rule", f.rule || "");
       var parts = [];
       Object.keys(f).forEach(function (k) {
-        if (k !== "id" && k !== "at" && parts.length < 4) parts.push(k + "=" + f[k]);
+        if (FINDING_FIXED.indexOf(k) < 0 && parts.length < 4) parts.push(k + "=" + f[k]);
       });
-      li.appendChild(el("div", null, f.rule || parts.join(" ")));
-      if (f.rule) li.appendChild(el("div", "when", parts.join(" ")));
-      li.appendChild(el("div", "when", localTime(f.at)));
+      li.appendChild(el("div", null, (f.severity ? f.severity + " · " : "") +
+                        (f.title || f.rule || "?")));
+      if (parts.length) li.appendChild(el("div", "when", parts.join(" ")));
+      li.appendChild(el("div", "when", (f.rule || "") + " · " + localTime(f.at)));
       list.appendChild(li);
     });
   }

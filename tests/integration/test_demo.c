@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "diag.h"
+#include "feed_fixture.h"
 #include "http_client.h"
 #include "indicator.h"
 #include "measures.h"
@@ -256,6 +258,54 @@ static void assert_nothing_left(const char *out, bool redis_announced)
     cr_assert(dir_is_empty(fx.tmp), "the demo left files in its TMPDIR");
 }
 
+/*
+ * The running demo's dashboard in headless Chromium: the breached tile,
+ * its open breach in the list and recorded findings, as the SOC sees
+ * them. The screenshot is kept as tests/artifacts/demo-dashboard.png in
+ * the build tree (docs/img/dashboard.png is one). False with the page's
+ * state in what when it never shows all three.
+ */
+static bool dashboard_shows(const char *breach, char *what, size_t n)
+{
+    char why[256];
+    /* Chromium's own temp files stay out of the demo's TMPDIR, which
+     * must be empty at the end. */
+    setenv("TMPDIR", fx.work, 1);
+    struct vigil_test_browser *b = vigil_test_browser_start(why, sizeof(why));
+    setenv("TMPDIR", fx.tmp, 1);
+    cr_assert_not_null(b, "chromium: %s", why);
+    char url[96];
+    snprintf(url, sizeof(url), "%s/", fx.base);
+    cr_assert_eq(vigil_test_browser_navigate(b, url), 0);
+    char expr[512];
+    snprintf(expr, sizeof(expr),
+             "(function(){var t=document.querySelector("
+             "'.tile[data-indicator=\"%s\"]');"
+             "return [t?t.dataset.state:'none',"
+             "document.querySelectorAll('#open-breaches "
+             "li[data-breach=\"%s\"]').length,"
+             "document.querySelectorAll('#findings li[data-rule]').length]"
+             ".join(' ')})()",
+             breach, breach);
+    bool ok = false;
+    for (int i = 0; i < 120 && !ok; i++) {
+        cJSON *v = vigil_test_browser_eval(b, expr);
+        snprintf(what, n, "%s", cJSON_IsString(v) ? v->valuestring : "?");
+        cJSON_Delete(v);
+        int open = 0, findings = 0;
+        char state[16];
+        ok = sscanf(what, "%15s %d %d", state, &open, &findings) == 3 &&
+             strcmp(state, "breach") == 0 && open > 0 && findings > 0;
+        if (!ok)
+            vigil_test_wait(fx.pid, 250);
+    }
+    mkdir("artifacts", 0755);
+    cr_assert_eq(
+        vigil_test_browser_screenshot(b, "artifacts/demo-dashboard.png"), 0);
+    vigil_test_browser_stop(b);
+    return ok;
+}
+
 Test(demo, breaches_pages_and_cleans_up)
 {
     struct vigil_indicator_set *set = shipped_indicators();
@@ -265,7 +315,8 @@ Test(demo, breaches_pages_and_cleans_up)
     snprintf(duration, sizeof(duration), "%d", DEMO_SECONDS);
     spawn_demo(duration);
 
-    bool all_values = false, flowed = false, found = false;
+    bool all_values = false, flowed = false, found = false, shown = false;
+    char dashboard[64] = "never opened";
     const char *missing = "?";
     char *breach = NULL;
     int status = -2;
@@ -298,6 +349,7 @@ Test(demo, breaches_pages_and_cleans_up)
             bool paged = strstr(out, needle) != NULL;
             free(out);
             if (paged) {
+                shown = dashboard_shows(breach, dashboard, sizeof(dashboard));
                 kill(fx.pid, SIGINT); /* seen it all: stop early */
                 break;
             }
@@ -311,6 +363,10 @@ Test(demo, breaches_pages_and_cleans_up)
     cr_assert(all_values, "%s never had a value:\n%s", missing, out);
     cr_assert_not_null(breach, "no indicator reached breach:\n%s", out);
     cr_assert(found, "no finding was recorded:\n%s", out);
+    cr_assert(shown,
+              "the dashboard never showed %s in breach, its open breach and "
+              "findings (tile state, open breaches, findings: %s)",
+              breach, dashboard);
     /* The page, printed by the demo's log notifier. */
     char needle[128];
     snprintf(needle, sizeof(needle),
