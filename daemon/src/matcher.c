@@ -6,8 +6,6 @@
 #include "prefilter.h"
 #include "rule_set_priv.h"
 
-enum { VALUE_UNKNOWN, VALUE_PRESENT, VALUE_ABSENT };
-
 /*
  * Field lookups go through an index built once per event: every name a
  * rule or a condition looks up has a slot (the set's fields first, slot f
@@ -23,20 +21,32 @@ struct vigil_matcher {
     struct vigil_prefilter_scratch *pf; /* NULL without prefilter */
     uint64_t *cand;                     /* candidate rules, one bit each */
     size_t words;
-    struct vigil_sv *values;     /* per field of the set */
-    uint8_t *state;              /* per field: VALUE_* */
+    struct vigil_sv *values;     /* per field of the set, when a candidate's */
     struct vigil_sv *caps;       /* captures of the rule being tried */
     struct vigil_sv *slot_names; /* borrowed from the set's rules */
     size_t n_slots;
     uint32_t *table;     /* hash of slot names: slot + 1, 0 empty */
     uint32_t table_mask; /* table size - 1 (a power of two) */
     size_t name_max;     /* longest slot name */
-    uint64_t len_mask;   /* bit n: a slot name of n bytes (n < 64) */
+    uint64_t keys[4];    /* bit name_key(): some slot name has that key */
     uint32_t *cond_slot; /* per field condition, by cond_base */
     size_t *cond_base;   /* per rule: its first condition's index */
     int32_t *slot_field; /* per slot: the event's field, -1 absent */
     size_t indexed;      /* ev->n_fields when slot_field was filled */
+    uint32_t *present;   /* the set's fields the event has */
+    size_t n_present;
 };
+
+/* A byte of a field name's length, first and last bytes: most names no
+ * rule looks up are told apart by a bit test on it. */
+static inline uint32_t name_key(const char *p, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return ((uint32_t)len * 7u + (uint32_t)(unsigned char)p[0] * 3u +
+            (uint32_t)(unsigned char)p[len - 1]) &
+           255u;
+}
 
 /* Cheap hash of a field name: its length and three of its bytes. */
 static inline uint32_t name_hash(const char *p, size_t len)
@@ -54,8 +64,10 @@ static inline uint32_t name_hash(const char *p, size_t len)
 static inline int32_t slot_find(const struct vigil_matcher *m,
                                 struct vigil_sv name)
 {
-    if (name.len > m->name_max ||
-        (name.len < 64 && !(m->len_mask >> name.len & 1)))
+    if (name.len > m->name_max)
+        return -1;
+    uint32_t key = name_key(name.ptr, name.len);
+    if (!(m->keys[key / 64] >> (key % 64) & 1))
         return -1;
     for (uint32_t h = name_hash(name.ptr, name.len) & m->table_mask;;
          h = (h + 1) & m->table_mask) {
@@ -132,8 +144,8 @@ static int build_index(struct vigil_matcher *m)
         struct vigil_sv name = m->slot_names[s];
         if (name.len > m->name_max)
             m->name_max = name.len;
-        if (name.len < 64)
-            m->len_mask |= UINT64_C(1) << name.len;
+        uint32_t key = name_key(name.ptr, name.len);
+        m->keys[key / 64] |= UINT64_C(1) << (key % 64);
         uint32_t h = name_hash(name.ptr, name.len) & m->table_mask;
         while (m->table[h])
             h = (h + 1) & m->table_mask;
@@ -152,10 +164,10 @@ struct vigil_matcher *vigil_matcher_create(struct vigil_rule_set *set)
     m->words = (set->n_rules + 63) / 64;
     m->cand = calloc(m->words ? m->words : 1, sizeof(*m->cand));
     m->values = calloc(set->n_fields ? set->n_fields : 1, sizeof(*m->values));
-    m->state = calloc(set->n_fields ? set->n_fields : 1, sizeof(*m->state));
+    m->present = calloc(set->n_fields ? set->n_fields : 1, sizeof(*m->present));
     m->caps =
         calloc(set->max_captures ? set->max_captures : 1, sizeof(*m->caps));
-    if (!m->rx || !m->cand || !m->values || !m->state || !m->caps ||
+    if (!m->rx || !m->cand || !m->values || !m->present || !m->caps ||
         build_index(m) < 0)
         goto err_destroy;
     if (set->prefilter) {
@@ -178,7 +190,7 @@ void vigil_matcher_destroy(struct vigil_matcher *m)
     vigil_regex_ctx_destroy(m->rx);
     free(m->cand);
     free(m->values);
-    free(m->state);
+    free(m->present);
     free(m->caps);
     free(m->slot_names);
     free(m->table);
@@ -222,15 +234,23 @@ int vigil_match_ref(const struct vigil_match *m, struct vigil_event *ev,
     }
 }
 
-/* Finds the field of every slot in ev (one pass over its fields). */
+/*
+ * Finds the field of every slot in ev (one pass over its fields), and
+ * lists the set's fields that ev has.
+ */
 static void index_event(struct vigil_matcher *m, const struct vigil_event *ev)
 {
+    size_t n_fields = m->set->n_fields;
     for (size_t s = 0; s < m->n_slots; s++)
         m->slot_field[s] = -1;
+    m->n_present = 0;
     for (size_t i = 0; i < ev->n_fields; i++) {
         int32_t s = slot_find(m, ev->fields[i].name);
-        if (s >= 0)
-            m->slot_field[s] = (int32_t)i;
+        if (s < 0)
+            continue;
+        if ((size_t)s < n_fields && m->slot_field[s] < 0)
+            m->present[m->n_present++] = (uint32_t)s;
+        m->slot_field[s] = (int32_t)i;
     }
     m->indexed = ev->n_fields;
 }
@@ -331,20 +351,22 @@ static bool try_rule(struct vigil_matcher *m, struct vigil_event *ev,
     return h == 1;
 }
 
-/* Looks up every field the rules run on and marks the candidates. */
+/*
+ * Looks up every field the rules run on and marks the candidates: only
+ * rules whose field the event has and could be read (values[f] is set for
+ * every candidate's field).
+ */
 static void find_candidates(struct vigil_matcher *m, struct vigil_event *ev)
 {
     const struct vigil_rule_set *set = m->set;
     memset(m->cand, 0, m->words * sizeof(*m->cand));
     index_event(m, ev);
-    for (size_t f = 0; f < set->n_fields; f++) {
+    for (size_t k = 0; k < m->n_present; k++) {
+        uint32_t f = m->present[k];
         struct vigil_sv v;
-        if (slot_value(m, ev, (uint32_t)f, &v) < 0) {
-            m->state[f] = VALUE_ABSENT;
+        if (slot_value(m, ev, f, &v) < 0)
             continue;
-        }
         m->values[f] = v;
-        m->state[f] = VALUE_PRESENT;
         if (set->prefilter) {
             vigil_prefilter_scan(set->prefilter, m->pf, f, v.ptr, v.len,
                                  ev->utf8, m->cand);
@@ -368,8 +390,6 @@ int vigil_matcher_run(struct vigil_matcher *m, struct vigil_event *ev,
             size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
             bits &= bits - 1;
             const struct vigil_rule *r = set->rules[i];
-            if (m->state[r->field_index] != VALUE_PRESENT)
-                continue;
             struct vigil_sv subject = m->values[r->field_index];
             if (!try_rule(m, ev, r, subject))
                 continue;
