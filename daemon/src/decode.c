@@ -385,8 +385,7 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash, size_t *opens)
                     for (; o; o &= o - 1)
                         open++;
                 }
-                i = n;
-                break;
+                break; /* all n bytes are checked */
             }
         }
 #endif
