@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define JSMN_STATIC
 #define JSMN_PARENT_LINKS /* O(1) ',' and O(depth) '}' instead of O(n) */
 #include <jsmn.h>
@@ -315,26 +319,85 @@ static uint64_t zero_bytes(uint64_t w)
     return ~(((w & low7) + low7) | w | low7);
 }
 
+/* The number of bytes of w whose high bit is set (no popcount insn). */
+static size_t high_count(uint64_t w)
+{
+    return (size_t)((((w >> 7) & ONES) * ONES) >> 56);
+}
+
 /*
  * Whether s[0..n) is UTF-8 (no overlongs, surrogates or code points past
  * U+10FFFF); *backslash tells whether it holds a '\\'; with opens, it
  * also counts the bytes '{' and '[' (in strings too). ASCII runs are
- * checked eight bytes at a time.
+ * checked sixteen bytes at a time with SSE2 (eight without).
  */
 static bool utf8_scan(const char *s, size_t n, bool *backslash, size_t *opens)
 {
     const unsigned char *p = (const unsigned char *)s;
     bool bs = false;
     size_t i = 0, open = 0;
+#ifdef __SSE2__
+    const __m128i v_bs = _mm_set1_epi8('\\');
+    const __m128i v_open = _mm_set1_epi8('{');
+    const __m128i v_bit5 = _mm_set1_epi8(0x20);
+    __m128i any_bs = _mm_setzero_si128();
+    __m128i counts = _mm_setzero_si128(); /* per byte lane, < 255 */
+    __m128i sums = _mm_setzero_si128();   /* two 64-bit lanes */
+    unsigned rounds = 0;
+#endif
     while (i < n) {
+#ifdef __SSE2__
+        if (n - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            if (_mm_movemask_epi8(v) == 0) {
+                any_bs = _mm_or_si128(any_bs, _mm_cmpeq_epi8(v, v_bs));
+                if (opens) {
+                    /* '[' is 0x5B, '{' 0x7B: both are 0x7B with bit 5 set. */
+                    __m128i o = _mm_cmpeq_epi8(_mm_or_si128(v, v_bit5), v_open);
+                    counts = _mm_sub_epi8(counts, o);
+                    if (++rounds == 255) {
+                        sums = _mm_add_epi64(
+                            sums, _mm_sad_epu8(counts, _mm_setzero_si128()));
+                        counts = _mm_setzero_si128();
+                        rounds = 0;
+                    }
+                }
+                i += 16;
+                continue;
+            }
+        }
+        /*
+         * Fewer than 16 bytes left after at least 16: the last 16 bytes,
+         * of which the first were checked already (i is at a character
+         * boundary). Only their tail lanes count.
+         */
+        if (n - i < 16 && n >= 16) {
+            unsigned tail = 0xFFFFu & ~(0xFFFFu >> (n - i));
+            __m128i v =
+                _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+            if ((_mm_movemask_epi8(v) & (int)tail) == 0) {
+                if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_bs)) & (int)tail)
+                    bs = true;
+                if (opens) {
+                    unsigned o = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                                     _mm_or_si128(v, v_bit5), v_open)) &
+                                 tail;
+                    for (; o; o &= o - 1)
+                        open++;
+                }
+                break; /* all n bytes are checked */
+            }
+        }
+#endif
         if (n - i >= 8) {
             uint64_t w;
             memcpy(&w, p + i, 8);
-            uint64_t x = w ^ (ONES * '\\');
-            if ((((x - ONES) & ~x & HIGHS) | (w & HIGHS)) == 0) {
+            if ((w & HIGHS) == 0) {
+                if (zero_bytes(w ^ (ONES * '\\')))
+                    bs = true;
                 /* '[' is 0x5B, '{' 0x7B: both are 0x7B with bit 5 set. */
                 if (opens)
-                    open += (size_t)__builtin_popcountll(
+                    open += high_count(
                         zero_bytes((w | (ONES * 0x20)) ^ (ONES * '{')));
                 i += 8;
                 continue;
@@ -376,6 +439,16 @@ static bool utf8_scan(const char *s, size_t n, bool *backslash, size_t *opens)
         }
         i += need + 1;
     }
+#ifdef __SSE2__
+    if (_mm_movemask_epi8(any_bs))
+        bs = true;
+    if (opens) {
+        uint64_t lanes[2];
+        sums = _mm_add_epi64(sums, _mm_sad_epu8(counts, _mm_setzero_si128()));
+        _mm_storeu_si128((__m128i *)(void *)lanes, sums);
+        open += (size_t)(lanes[0] + lanes[1]);
+    }
+#endif
     *backslash = bs;
     if (opens)
         *opens = open;
@@ -959,7 +1032,9 @@ static void bsd_time(struct text *x, struct civil *c)
         return;
     }
     int64_t year = year_of(x->fallback);
-    for (c->year = year + 1; c->year >= year - 1; c->year--) {
+    /* Next year's date is at most a day ahead only on its Jan 1. */
+    int64_t first = c->month == 1 && c->day == 1 ? year + 1 : year;
+    for (c->year = first; c->year >= year - 1; c->year--) {
         int64_t ms;
         if (civil_to_ms(c, &ms) == 0 && ms <= x->fallback + MS_PER_DAY) {
             x->ev->time_ms = ms;

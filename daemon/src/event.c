@@ -67,9 +67,9 @@ void vigil_event_reset(struct vigil_event *ev, const char *data, size_t len)
     }
 }
 
-int vigil_event_add(struct vigil_event *ev, struct vigil_sv name,
-                    struct vigil_sv value, enum vigil_field_kind kind,
-                    bool escaped)
+int vigil_event_add_grow(struct vigil_event *ev, struct vigil_sv name,
+                         struct vigil_sv value, enum vigil_field_kind kind,
+                         bool escaped)
 {
     ev->utf8 = false;
     if (ev->n_fields == ev->cap_fields) {

@@ -86,9 +86,27 @@ void vigil_event_reset(struct vigil_event *ev, const char *data, size_t len);
  * out of memory. A later field with the same name shadows an earlier one
  * for vigil_event_find().
  */
-int vigil_event_add(struct vigil_event *ev, struct vigil_sv name,
-                    struct vigil_sv value, enum vigil_field_kind kind,
-                    bool escaped);
+static inline int vigil_event_add(struct vigil_event *ev, struct vigil_sv name,
+                                  struct vigil_sv value,
+                                  enum vigil_field_kind kind, bool escaped);
+
+/* vigil_event_add() when the fields array is full: grows it, then adds. */
+int vigil_event_add_grow(struct vigil_event *ev, struct vigil_sv name,
+                         struct vigil_sv value, enum vigil_field_kind kind,
+                         bool escaped);
+
+/* Inline: decoders add every field of every event through it. */
+static inline int vigil_event_add(struct vigil_event *ev, struct vigil_sv name,
+                                  struct vigil_sv value,
+                                  enum vigil_field_kind kind, bool escaped)
+{
+    if (ev->n_fields == ev->cap_fields)
+        return vigil_event_add_grow(ev, name, value, kind, escaped);
+    ev->utf8 = false;
+    ev->fields[ev->n_fields++] =
+        (struct vigil_field){name, value, (uint8_t)kind, escaped};
+    return 0;
+}
 
 /*
  * Copies len bytes into the scratch arena and NUL-terminates them; with

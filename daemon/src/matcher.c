@@ -6,18 +6,153 @@
 #include "prefilter.h"
 #include "rule_set_priv.h"
 
-enum { VALUE_UNKNOWN, VALUE_PRESENT, VALUE_ABSENT };
-
+/*
+ * Field lookups go through an index built once per event: every name a
+ * rule or a condition looks up has a slot (the set's fields first, slot f
+ * for set->fields[f], then the names only conditions use), and one pass
+ * over the event's fields finds each slot's field through a small hash
+ * table of the slot names. That replaces a linear search over the event's
+ * fields for every name. The last field of a name wins, as for
+ * vigil_event_find().
+ */
 struct vigil_matcher {
     struct vigil_rule_set *set;
     struct vigil_regex_ctx *rx;
     struct vigil_prefilter_scratch *pf; /* NULL without prefilter */
     uint64_t *cand;                     /* candidate rules, one bit each */
     size_t words;
-    struct vigil_sv *values; /* per field of the set */
-    uint8_t *state;          /* per field: VALUE_* */
-    struct vigil_sv *caps;   /* captures of the rule being tried */
+    struct vigil_sv *values;     /* per field of the set, when a candidate's */
+    struct vigil_sv *caps;       /* captures of the rule being tried */
+    struct vigil_sv *slot_names; /* borrowed from the set's rules */
+    size_t n_slots;
+    uint32_t *table;     /* hash of slot names: slot + 1, 0 empty */
+    uint32_t table_mask; /* table size - 1 (a power of two) */
+    size_t name_max;     /* longest slot name */
+    uint64_t keys[4];    /* bit name_key(): some slot name has that key */
+    uint32_t *cond_slot; /* per field condition, by cond_base */
+    size_t *cond_base;   /* per rule: its first condition's index */
+    int32_t *slot_field; /* per slot: the event's field, -1 absent */
+    size_t indexed;      /* ev->n_fields when slot_field was filled */
+    uint32_t *present;   /* the set's fields the event has */
+    size_t n_present;
 };
+
+/* A byte of a field name's length, first and last bytes: most names no
+ * rule looks up are told apart by a bit test on it. */
+static inline uint32_t name_key(const char *p, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return ((uint32_t)len * 7u + (uint32_t)(unsigned char)p[0] * 3u +
+            (uint32_t)(unsigned char)p[len - 1]) &
+           255u;
+}
+
+/* Cheap hash of a field name: its length and three of its bytes. */
+static inline uint32_t name_hash(const char *p, size_t len)
+{
+    if (len == 0)
+        return 0;
+    uint32_t h = (uint32_t)len * 0x9E3779B1u;
+    h ^= (uint32_t)(unsigned char)p[0] * 0x85EBCA77u;
+    h ^= (uint32_t)(unsigned char)p[len - 1] * 0xC2B2AE3Du;
+    h ^= (uint32_t)(unsigned char)p[len / 2] * 0x27D4EB2Fu;
+    return h ^ (h >> 15);
+}
+
+/* The slot of name, or -1. */
+static inline int32_t slot_find(const struct vigil_matcher *m,
+                                struct vigil_sv name)
+{
+    if (name.len > m->name_max)
+        return -1;
+    uint32_t key = name_key(name.ptr, name.len);
+    if (!(m->keys[key / 64] >> (key % 64) & 1))
+        return -1;
+    for (uint32_t h = name_hash(name.ptr, name.len) & m->table_mask;;
+         h = (h + 1) & m->table_mask) {
+        uint32_t s = m->table[h];
+        if (s == 0)
+            return -1;
+        if (vigil_sv_eq(m->slot_names[s - 1], name))
+            return (int32_t)(s - 1);
+    }
+}
+
+/* The slot of name, added when new; -1 when out of memory. */
+static int32_t slot_add(struct vigil_matcher *m, struct vigil_sv name,
+                        size_t *cap)
+{
+    for (size_t s = 0; s < m->n_slots; s++) {
+        if (vigil_sv_eq(m->slot_names[s], name))
+            return (int32_t)s;
+    }
+    if (m->n_slots == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        struct vigil_sv *n = realloc(m->slot_names, c * sizeof(*n));
+        if (!n)
+            return -1;
+        m->slot_names = n;
+        *cap = c;
+    }
+    m->slot_names[m->n_slots] = name;
+    return (int32_t)m->n_slots++;
+}
+
+/* Slots for the set's fields and every field condition; the hash table. */
+static int build_index(struct vigil_matcher *m)
+{
+    const struct vigil_rule_set *set = m->set;
+    size_t cap = 0, n_conds = 0;
+    for (size_t f = 0; f < set->n_fields; f++) {
+        if (slot_add(m, set->fields[f].name, &cap) != (int32_t)f)
+            return -1; /* the set's fields are distinct */
+    }
+    m->cond_base =
+        calloc(set->n_rules ? set->n_rules : 1, sizeof(*m->cond_base));
+    if (!m->cond_base)
+        return -1;
+    for (size_t i = 0; i < set->n_rules; i++) {
+        m->cond_base[i] = n_conds;
+        n_conds += set->rules[i]->n_when + set->rules[i]->n_unless;
+    }
+    m->cond_slot = calloc(n_conds ? n_conds : 1, sizeof(*m->cond_slot));
+    if (!m->cond_slot)
+        return -1;
+    for (size_t i = 0; i < set->n_rules; i++) {
+        const struct vigil_rule *r = set->rules[i];
+        for (size_t k = 0; k < r->n_when + r->n_unless; k++) {
+            const struct vigil_cond *c =
+                k < r->n_when ? &r->when[k] : &r->unless[k - r->n_when];
+            if (c->ref.kind != VIGIL_REF_FIELD)
+                continue;
+            int32_t s = slot_add(m, c->ref.name, &cap);
+            if (s < 0)
+                return -1;
+            m->cond_slot[m->cond_base[i] + k] = (uint32_t)s;
+        }
+    }
+    size_t size = 16;
+    while (size < m->n_slots * 4)
+        size *= 2;
+    m->table = calloc(size, sizeof(*m->table));
+    m->slot_field = calloc(m->n_slots ? m->n_slots : 1, sizeof(*m->slot_field));
+    if (!m->table || !m->slot_field)
+        return -1;
+    m->table_mask = (uint32_t)(size - 1);
+    for (size_t s = 0; s < m->n_slots; s++) {
+        struct vigil_sv name = m->slot_names[s];
+        if (name.len > m->name_max)
+            m->name_max = name.len;
+        uint32_t key = name_key(name.ptr, name.len);
+        m->keys[key / 64] |= UINT64_C(1) << (key % 64);
+        uint32_t h = name_hash(name.ptr, name.len) & m->table_mask;
+        while (m->table[h])
+            h = (h + 1) & m->table_mask;
+        m->table[h] = (uint32_t)s + 1;
+    }
+    return 0;
+}
 
 struct vigil_matcher *vigil_matcher_create(struct vigil_rule_set *set)
 {
@@ -29,10 +164,11 @@ struct vigil_matcher *vigil_matcher_create(struct vigil_rule_set *set)
     m->words = (set->n_rules + 63) / 64;
     m->cand = calloc(m->words ? m->words : 1, sizeof(*m->cand));
     m->values = calloc(set->n_fields ? set->n_fields : 1, sizeof(*m->values));
-    m->state = calloc(set->n_fields ? set->n_fields : 1, sizeof(*m->state));
+    m->present = calloc(set->n_fields ? set->n_fields : 1, sizeof(*m->present));
     m->caps =
         calloc(set->max_captures ? set->max_captures : 1, sizeof(*m->caps));
-    if (!m->rx || !m->cand || !m->values || !m->state || !m->caps)
+    if (!m->rx || !m->cand || !m->values || !m->present || !m->caps ||
+        build_index(m) < 0)
         goto err_destroy;
     if (set->prefilter) {
         m->pf = vigil_prefilter_scratch_create(set->prefilter);
@@ -54,8 +190,13 @@ void vigil_matcher_destroy(struct vigil_matcher *m)
     vigil_regex_ctx_destroy(m->rx);
     free(m->cand);
     free(m->values);
-    free(m->state);
+    free(m->present);
     free(m->caps);
+    free(m->slot_names);
+    free(m->table);
+    free(m->cond_slot);
+    free(m->cond_base);
+    free(m->slot_field);
     vigil_rule_set_unref(m->set);
     free(m);
 }
@@ -93,16 +234,52 @@ int vigil_match_ref(const struct vigil_match *m, struct vigil_event *ev,
     }
 }
 
+/*
+ * Finds the field of every slot in ev (one pass over its fields), and
+ * lists the set's fields that ev has.
+ */
+static void index_event(struct vigil_matcher *m, const struct vigil_event *ev)
+{
+    size_t n_fields = m->set->n_fields;
+    for (size_t s = 0; s < m->n_slots; s++)
+        m->slot_field[s] = -1;
+    m->n_present = 0;
+    for (size_t i = 0; i < ev->n_fields; i++) {
+        int32_t s = slot_find(m, ev->fields[i].name);
+        if (s < 0)
+            continue;
+        if ((size_t)s < n_fields && m->slot_field[s] < 0)
+            m->present[m->n_present++] = (uint32_t)s;
+        m->slot_field[s] = (int32_t)i;
+    }
+    m->indexed = ev->n_fields;
+}
+
+/* The value of the field in slot s, as field_value(). */
+static int slot_value(struct vigil_matcher *m, struct vigil_event *ev,
+                      uint32_t s, struct vigil_sv *out)
+{
+    /* A callback that added fields: index again (shadowing may differ). */
+    if (m->indexed != ev->n_fields)
+        index_event(m, ev);
+    int32_t i = m->slot_field[s];
+    if (i < 0 || vigil_event_value(ev, &ev->fields[i], out) < 0)
+        return -1;
+    if (!out->ptr)
+        *out = (struct vigil_sv){"", 0};
+    return 0;
+}
+
 /* 1 when c holds, 0 when not, VIGIL_REGEX_LIMIT when a limit was hit. */
 static int cond_holds(struct vigil_matcher *m, struct vigil_event *ev,
-                      const struct vigil_cond *c)
+                      const struct vigil_cond *c, uint32_t slot)
 {
     struct vigil_sv v;
     if (c->ref.kind == VIGIL_REF_CAPTURE) {
         v = m->caps[c->ref.capture];
         if (!v.ptr)
             return 0;
-    } else if (field_value(ev, c->ref.name, &v) < 0) {
+    } else if (slot_value(m, ev, slot, &v) < 0) {
         return 0;
     }
     if (!c->re)
@@ -118,17 +295,19 @@ static int cond_holds(struct vigil_matcher *m, struct vigil_event *ev,
 static int conds_pass(struct vigil_matcher *m, struct vigil_event *ev,
                       const struct vigil_rule *r, bool on_captures)
 {
+    const uint32_t *slots = m->cond_slot + m->cond_base[r->index];
     for (size_t i = 0; i < r->n_when; i++) {
         if ((r->when[i].ref.kind == VIGIL_REF_CAPTURE) != on_captures)
             continue;
-        int h = cond_holds(m, ev, &r->when[i]);
+        int h = cond_holds(m, ev, &r->when[i], slots[i]);
         if (h != 1)
             return h;
     }
+    slots += r->n_when;
     for (size_t i = 0; i < r->n_unless; i++) {
         if ((r->unless[i].ref.kind == VIGIL_REF_CAPTURE) != on_captures)
             continue;
-        int h = cond_holds(m, ev, &r->unless[i]);
+        int h = cond_holds(m, ev, &r->unless[i], slots[i]);
         if (h != 0)
             return h == 1 ? 0 : h;
     }
@@ -172,19 +351,22 @@ static bool try_rule(struct vigil_matcher *m, struct vigil_event *ev,
     return h == 1;
 }
 
-/* Looks up every field the rules run on and marks the candidates. */
+/*
+ * Looks up every field the rules run on and marks the candidates: only
+ * rules whose field the event has and could be read (values[f] is set for
+ * every candidate's field).
+ */
 static void find_candidates(struct vigil_matcher *m, struct vigil_event *ev)
 {
     const struct vigil_rule_set *set = m->set;
     memset(m->cand, 0, m->words * sizeof(*m->cand));
-    for (size_t f = 0; f < set->n_fields; f++) {
+    index_event(m, ev);
+    for (size_t k = 0; k < m->n_present; k++) {
+        uint32_t f = m->present[k];
         struct vigil_sv v;
-        if (field_value(ev, set->fields[f].name, &v) < 0) {
-            m->state[f] = VALUE_ABSENT;
+        if (slot_value(m, ev, f, &v) < 0)
             continue;
-        }
         m->values[f] = v;
-        m->state[f] = VALUE_PRESENT;
         if (set->prefilter) {
             vigil_prefilter_scan(set->prefilter, m->pf, f, v.ptr, v.len,
                                  ev->utf8, m->cand);
@@ -208,8 +390,6 @@ int vigil_matcher_run(struct vigil_matcher *m, struct vigil_event *ev,
             size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
             bits &= bits - 1;
             const struct vigil_rule *r = set->rules[i];
-            if (m->state[r->field_index] != VALUE_PRESENT)
-                continue;
             struct vigil_sv subject = m->values[r->field_index];
             if (!try_rule(m, ev, r, subject))
                 continue;

@@ -756,42 +756,57 @@ static bool ci_contains(const struct vigil_prefilter_literal *hay,
     return false;
 }
 
-/* How many other rules of the field require text holding a member of s
- * (ignoring case, to be safe): events of those rules would all make this
- * rule a candidate. */
-static size_t shared_by(const struct litset *s, const struct rule_choices *all,
-                        size_t n_rules, size_t self)
+/* Whether rule r requires text holding a member of s (ignoring case, to
+ * be safe): its events would make the rule of s a candidate. */
+static bool holds(const struct rule_choices *r, const struct litset *s)
 {
-    size_t n = 0;
-    for (size_t r = 0; r < n_rules; r++) {
-        if (r == self)
-            continue;
-        bool shared = false;
-        for (size_t c = 0; c < all[r].n && !shared; c++)
-            for (size_t k = 0; k < all[r].v[c].n && !shared; k++)
-                for (size_t m = 0; m < s->n && !shared; m++)
-                    shared = ci_contains(&all[r].v[c].v[k], &s->v[m]);
-        n += shared;
-    }
-    return n;
+    for (size_t c = 0; c < r->n; c++)
+        for (size_t k = 0; k < r->v[c].n; k++)
+            for (size_t m = 0; m < s->n; m++)
+                if (ci_contains(&r->v[c].v[k], &s->v[m]))
+                    return true;
+    return false;
 }
 
 /*
- * Picks each rule's literal set: the one the fewest sibling rules of the
- * field share (a literal such as "kernel: " that every firewall line
- * holds makes each firewall rule a candidate on every firewall line, and
- * PCRE2 then fails most of them), then the longest.
+ * What choosing set c costs rule self: for each other rule of the field
+ * whose events hold a member of c (each makes self a candidate), one,
+ * plus one for every other set of self those events hold as well (PCRE2
+ * then gets that much further before it fails).
+ */
+static size_t share_cost(const struct rule_choices *all, size_t n_rules,
+                         size_t self, size_t c)
+{
+    const struct rule_choices *me = &all[self];
+    size_t cost = 0;
+    for (size_t r = 0; r < n_rules; r++) {
+        if (r == self || !holds(&all[r], &me->v[c]))
+            continue;
+        cost++;
+        for (size_t d = 0; d < me->n; d++)
+            cost += d != c && holds(&all[r], &me->v[d]);
+    }
+    return cost;
+}
+
+/*
+ * Picks each rule's literal set: the one whose sharing by sibling rules
+ * of the field costs least (share_cost: a literal such as "PROTO=" that
+ * every firewall line holds makes each firewall rule a candidate on every
+ * firewall line, where PCRE2 matches most of the pattern before it
+ * fails; "(?i:accept|allow)", also held by sshd's "Accepted" lines, costs
+ * less, as PCRE2 fails those at once), then the longest.
  */
 static void pick_choices(struct rule_choices *all, size_t n_rules)
 {
     for (size_t r = 0; r < n_rules; r++) {
-        size_t best_share = SIZE_MAX;
+        size_t best_cost = SIZE_MAX;
         for (size_t c = 0; c < all[r].n; c++) {
-            size_t sh = shared_by(&all[r].v[c], all, n_rules, r);
-            if (sh < best_share ||
-                (sh == best_share &&
+            size_t cost = share_cost(all, n_rules, r, c);
+            if (cost < best_cost ||
+                (cost == best_cost &&
                  litset_better(&all[r].v[c], &all[r].v[all[r].pick]))) {
-                best_share = sh;
+                best_cost = cost;
                 all[r].pick = c;
             }
         }

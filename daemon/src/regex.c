@@ -22,6 +22,7 @@ struct vigil_regex_ctx {
     pcre2_jit_stack *jit_stack; /* NULL when JIT is unavailable */
     pcre2_match_data *md;       /* group offsets of vigil_regex_match() */
     uint32_t md_pairs;
+    const PCRE2_SIZE *ov;      /* md's offset vector (md_pairs pairs) */
     pcre2_match_data *test_md; /* one pair: vigil_regex_test() */
     bool md_valid;             /* md holds a successful match */
     uint64_t limit_hits;
@@ -172,6 +173,7 @@ vigil_regex_ctx_create(const struct vigil_regex_limits *lim,
     ctx->md = pcre2_match_data_create(ctx->md_pairs, NULL);
     if (!ctx->md)
         goto err_free_stack;
+    ctx->ov = pcre2_get_ovector_pointer(ctx->md);
     ctx->test_md = pcre2_match_data_create(1, NULL);
     if (!ctx->test_md)
         goto err_free_md;
@@ -210,8 +212,15 @@ static int run(struct vigil_regex_ctx *ctx, const struct vigil_regex *re,
     /* PCRE2 wants a valid pointer even for an empty subject. */
     if (!subject)
         subject = "";
-    int rc =
-        pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, md, ctx->mctx);
+    /*
+     * For JIT code pcre2_match() only forwards to pcre2_jit_match() after
+     * checks that cannot fail here (no options, and no UTF check with
+     * PCRE2_MATCH_INVALID_UTF): call it directly.
+     */
+    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)subject, len, 0, 0,
+                                       md, ctx->mctx)
+                     : pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, md,
+                                   ctx->mctx);
     /* rc == 0: matched, but md has too few pairs (only for tests). */
     if (rc >= 0)
         return VIGIL_REGEX_MATCH;
@@ -235,6 +244,7 @@ int vigil_regex_match(struct vigil_regex_ctx *ctx, const struct vigil_regex *re,
         pcre2_match_data_free(ctx->md);
         ctx->md = md;
         ctx->md_pairs = re->captures + 1;
+        ctx->ov = pcre2_get_ovector_pointer(md);
     }
     int rc = run(ctx, re, ctx->md, subject, len);
     ctx->md_valid = rc == VIGIL_REGEX_MATCH;
@@ -250,9 +260,9 @@ int vigil_regex_test(struct vigil_regex_ctx *ctx, const struct vigil_regex *re,
 bool vigil_regex_group(const struct vigil_regex_ctx *ctx, uint32_t g,
                        size_t *start, size_t *end)
 {
-    if (!ctx->md_valid || g >= pcre2_get_ovector_count(ctx->md))
+    if (!ctx->md_valid || g >= ctx->md_pairs)
         return false;
-    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ctx->md);
+    const PCRE2_SIZE *ov = ctx->ov;
     if (ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
         return false; /* unset, or \K moved the start past the end */
     *start = ov[2 * g];

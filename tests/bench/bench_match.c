@@ -17,11 +17,15 @@
  * matches on the text lines. mtail's start-up is timed on an empty log and
  * reported apart.
  *
- *   bench_match [LINES] [--no-peer] [--corpus FILE]   (default 200000)
+ *   bench_match [LINES] [--no-peer] [--corpus FILE] [--profile]
+ *                                                   (default 200000)
  *
  * --no-peer skips mtail; --corpus writes the lines to FILE and exits (to
- * profile `vigild replay` on exactly these lines). VIGIL_RULES in the
- * environment is another glob of rule files.
+ * profile `vigild replay` on exactly these lines). --profile makes one
+ * pass of decode + Vectorscan + PCRE2 only, no peer, for
+ * `valgrind --tool=callgrind --toggle-collect=run_pass` (instructions of
+ * decoding and matching alone, without loading or the corpus).
+ * VIGIL_RULES in the environment is another glob of rule files.
  *
  * Not part of the test suite; build with -DCMAKE_BUILD_TYPE=Release and
  * without sanitizers for meaningful figures.
@@ -111,7 +115,7 @@ static int on_match(const struct vigil_match *m, void *user)
  * ROUNDS passes. Counts are those of the last pass.
  */
 static double run_pass(const struct corpus *c, struct vigil_rule_set *set,
-                       struct counting *k)
+                       struct counting *k, int rounds)
 {
     struct vigil_decode_options o = {.format = VIGIL_FORMAT_AUTO,
                                      .time_field = "@timestamp"};
@@ -120,7 +124,7 @@ static double run_pass(const struct corpus *c, struct vigil_rule_set *set,
     struct vigil_event ev;
     vigil_event_init(&ev);
     double best = 1e30;
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round < rounds; round++) {
         if (k) {
             size_t n = vigil_rule_set_size(set);
             memset(k->all, 0, n * sizeof(*k->all));
@@ -457,13 +461,15 @@ out_free:
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000;
-    bool peer = true;
+    bool peer = true, profile = false;
     const char *corpus_path = NULL;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--no-peer") == 0)
             peer = false;
         else if (strcmp(argv[i], "--corpus") == 0 && i + 1 < argc)
             corpus_path = argv[++i];
+        else if (strcmp(argv[i], "--profile") == 0)
+            profile = true;
     }
     struct corpus c = {0};
     if (n == 0 || make_corpus(&c, n) < 0) {
@@ -482,6 +488,28 @@ int main(int argc, char **argv)
         return rc;
     }
     struct vigil_rule_set *pf = load_packs(false);
+    if (pf && profile) {
+        size_t nr = vigil_rule_set_size(pf);
+        struct counting k = {calloc(nr, sizeof(uint64_t)),
+                             calloc(nr, sizeof(uint64_t)), false};
+        int rc = 1;
+        if (k.all && k.text) {
+            double t = run_pass(&c, pf, &k, 1);
+            uint64_t matches = 0;
+            for (size_t i = 0; i < nr; i++)
+                matches += k.all[i];
+            printf("bench_match --profile: %zu lines, %zu rules, %llu "
+                   "matches, %.0f lines/s (one pass)\n",
+                   c.n, nr, (unsigned long long)matches, c.n / t);
+            rc = 0;
+        }
+        free(k.all);
+        free(k.text);
+        vigil_rule_set_unref(pf);
+        free(c.buf);
+        free(c.off);
+        return rc;
+    }
     struct vigil_rule_set *pcre = load_packs(true);
     if (!pf || !pcre)
         return 1;
@@ -501,9 +529,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < c.n; i++)
         json_lines += is_json_line(&c, i);
 
-    double t_decode = run_pass(&c, NULL, NULL);
-    double t_pf = run_pass(&c, pf, &kpf);
-    double t_pcre = run_pass(&c, pcre, &kpc);
+    double t_decode = run_pass(&c, NULL, NULL, ROUNDS);
+    double t_pf = run_pass(&c, pf, &kpf, ROUNDS);
+    double t_pcre = run_pass(&c, pcre, &kpc, ROUNDS);
 
     uint64_t matches = 0;
     size_t mismatches = 0;

@@ -771,6 +771,11 @@ Test(decode, syslog_3164_year_comes_from_fallback)
     fb = utc_ms(2024, 12, 31, 23, 59, 50);
     cr_assert_eq(decode_at("Jan  1 00:00:10 h t: m", 22, fb), 0);
     cr_assert_eq(ev.time_ms, utc_ms(2025, 1, 1, 0, 0, 10));
+    /* Any later date is more than a day ahead next year: this year. */
+    cr_assert_eq(decode_at("Jan  2 00:00:10 h t: m", 22, fb), 0);
+    cr_assert_eq(ev.time_ms, utc_ms(2024, 1, 2, 0, 0, 10));
+    cr_assert_eq(decode_at("Dec 31 23:59:59 h t: m", 22, fb), 0);
+    cr_assert_eq(ev.time_ms, utc_ms(2024, 12, 31, 23, 59, 59));
 }
 
 Test(decode, syslog_3164_leap_day_of_last_year)
@@ -922,6 +927,48 @@ Test(decode, text_lines_must_be_utf8)
     use(VIGIL_FORMAT_RAW, NULL, 0);
     rejects("caf\xc3", "not UTF-8");
     cr_assert_eq(decode("caf\xc3\xa9"), 0);
+}
+
+Test(decode, utf8_check_covers_every_offset)
+{
+    /* Lines of every length up to 80 (the check reads 16 and 8 bytes at a
+     * time), a bad byte, a cut sequence or a good one at every offset. */
+    use(VIGIL_FORMAT_RAW, NULL, 0);
+    char line[96];
+    for (size_t len = 2; len <= 80; len++) {
+        for (size_t at = 0; at + 2 <= len; at++) {
+            memset(line, 'a', len);
+            line[at] = '\xff';
+            cr_assert_eq(decode_at(line, len, FALLBACK), -1, "%zu/%zu", at,
+                         len);
+            cr_assert_str_eq(reason, "not UTF-8");
+            line[at] = '\xc3';
+            line[at + 1] = 'a';
+            cr_assert_eq(decode_at(line, len, FALLBACK), -1, "%zu/%zu", at,
+                         len);
+            line[at + 1] = '\xa9';
+            cr_assert_eq(decode_at(line, len, FALLBACK), 0, "%zu/%zu", at, len);
+            cr_assert_eq(ev.fields[0].value.len, len);
+        }
+    }
+}
+
+Test(decode, json_finds_escapes_at_every_offset)
+{
+    /* {"m":"aaa...\naaa"}: the string's backslash at every offset. */
+    char js[128], want[128];
+    for (size_t len = 1; len <= 70; len++) {
+        for (size_t at = 0; at < len; at++) {
+            memset(want, 'a', len);
+            want[at] = '\n';
+            want[len] = '\0';
+            size_t n = (size_t)snprintf(js, sizeof(js), "{\"m\":\"%.*s\\n%s\"}",
+                                        (int)at, want, want + at + 1);
+            cr_assert_eq(decode_at(js, n, FALLBACK), 0, "%s", js);
+            cr_assert(field("m")->escaped, "%s", js);
+            expect("m", want);
+        }
+    }
 }
 
 /* ---- raw and auto --------------------------------------------------- */

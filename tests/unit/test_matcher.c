@@ -213,6 +213,70 @@ Test(matcher, unescapes_json_values_before_matching)
     vigil_rule_set_unref(set);
 }
 
+Test(matcher, finds_fields_among_many_names_alike)
+{
+    /* Names of one length with the same first and last bytes, and one
+     * longer than 64 bytes: the lookup must compare names, not hashes. */
+    static const char long_name[] =
+        "a.very.long.field.name.that.goes.on.and.on.past.sixty.four.bytes";
+    struct vigil_rule_set *set = load(
+        "pack: p\nrules:\n" RULE("mid", "    field: ab.c\n    match: '^x$'\n")
+            RULE("long", "    field: a.very.long.field.name.that.goes.on.and."
+                         "on.past.sixty.four.bytes\n    match: '^y$'\n")
+                RULE("cond", "    field: aa.c\n    match: '^z$'\n"
+                             "    when: { 'field:az.c': w }\n"));
+    struct vigil_matcher *m = vigil_matcher_create(set);
+    struct vigil_event ev;
+    vigil_event_init(&ev);
+    struct seen s;
+    char names[26][5];
+    vigil_event_reset(&ev, "x", 1);
+    for (int i = 0; i < 26; i++) {
+        snprintf(names[i], sizeof(names[i]), "a%c.c", 'a' + i);
+        field(&ev, names[i], i == 1 ? "x" : i == 0 ? "z" : "w");
+    }
+    field(&ev, long_name, "y");
+    cr_assert_str_eq(run(m, &ev, &s), "mid{} long{} cond{}");
+    /* The last field of a name wins, the pattern's and the condition's. */
+    field(&ev, "ab.c", "not x");
+    field(&ev, "az.c", "not w");
+    cr_assert_str_eq(run(m, &ev, &s), "long{}");
+    vigil_event_reset(&ev, "x", 1);
+    field(&ev, "ab.", "x");
+    field(&ev, "ab.cc", "x");
+    field(&ev, "", "x");
+    cr_assert_str_eq(run(m, &ev, &s), "");
+    vigil_event_fini(&ev);
+    vigil_matcher_destroy(m);
+    vigil_rule_set_unref(set);
+}
+
+/* Adds env=prod to the event the first time it is called. */
+static int add_env(const struct vigil_match *m, void *user)
+{
+    struct vigil_event *ev = user;
+    (void)m;
+    if (!vigil_event_find(ev, VIGIL_SV("env")))
+        field(ev, "env", "prod");
+    return 0;
+}
+
+Test(matcher, conditions_see_fields_added_during_the_run)
+{
+    struct vigil_rule_set *set =
+        load("pack: p\nrules:\n" RULE("first", "    match: 'x'\n")
+                 RULE("second", "    match: 'x'\n"
+                                "    when: { 'field:env': prod }\n"));
+    struct vigil_matcher *m = vigil_matcher_create(set);
+    struct vigil_event ev;
+    vigil_event_init(&ev);
+    event_msg(&ev, "x");
+    cr_assert_eq(vigil_matcher_run(m, &ev, add_env, &ev), 2);
+    vigil_event_fini(&ev);
+    vigil_matcher_destroy(m);
+    vigil_rule_set_unref(set);
+}
+
 /*
  * (a+)+$ on "a" x 30000 + tail: with tail "b" Vectorscan alone proves that
  * there is no match, so PCRE2 only runs without the prefilter; with tail
