@@ -104,9 +104,14 @@ static const char kpi_yaml[] = "indicators:\n"
 
 static long get(const char *path, const char *token)
 {
-    char url[128], auth[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fx.http_port, path);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    char url[128], auth[128] = "";
+    cr_assert_lt(
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fx.http_port, path),
+        (int)sizeof(url));
+    if (token)
+        cr_assert_lt(
+            snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token),
+            (int)sizeof(auth));
     const char *headers[] = {auth, NULL};
     struct vigil_test_http r = {0};
     long status = vigil_test_http_request("GET", url, token ? headers : NULL,
