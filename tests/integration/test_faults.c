@@ -565,7 +565,8 @@ Test(faults, twenty_kill_9_restarts_lose_no_count_and_no_page)
     assert_counts(&e);
 
     /* The page: a pager killed while it held the entry leaves it pending
-     * under its dead consumer name until claim_idle (60 s) passes. */
+     * under its dead consumer name until that pager's lease (10 s) runs
+     * out and a live pager takes it over. */
     struct pages p;
     for (int i = 0; i < 900 && !(outbox_done() && xlen("vigil:{t}:outbox"));
          i++)
