@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "indicator_test.h"
+#include "rule_set.h"
 
 static struct vigil_diags diags;
 
@@ -300,4 +302,45 @@ Test(indicator_test, shipped_packs_load_against_the_rule_counters_and_pass)
         cr_assert_gt(ind->n_labels, 0, "%s has no labels", ind->id);
     }
     vigil_indicator_set_destroy(set);
+}
+
+/*
+ * The counter table of rules/packs/README.md is what indicator authors
+ * read: it must list every counter the shipped packs feed, with its
+ * kind, and nothing else.
+ */
+Test(indicator_test, the_pack_counter_table_lists_every_shipped_counter)
+{
+    static const char text[] = "redis: { url: \"redis://127.0.0.1:1/0\" }\n"
+                               "rules: [\"rules/packs/*.yaml\"]\n";
+    struct vigil_config *cfg = vigil_config_load_string(
+        "shipped.yaml", text, strlen(text), VIGIL_SOURCE_DIR, &diags);
+    struct vigil_rule_set *rules =
+        cfg ? vigil_rule_set_load_config(cfg, &diags) : NULL;
+    vigil_diags_print(&diags, stderr);
+    cr_assert_not_null(rules);
+    static struct pack_counters pc;
+    read_pack_counters(&pc);
+    static const unsigned bit[] = {
+        [VIGIL_COUNT_PLAIN] = VIGIL_EXPR_ON_PLAIN,
+        [VIGIL_COUNT_BY] = VIGIL_EXPR_ON_BY,
+        [VIGIL_COUNT_DISTINCT] = VIGIL_EXPR_ON_DISTINCT,
+        [VIGIL_COUNT_SUM] = VIGIL_EXPR_ON_SUM,
+        [VIGIL_COUNT_PAIR] = VIGIL_EXPR_ON_PAIR,
+    };
+    size_t n = vigil_rule_set_counter_count(rules);
+    for (size_t i = 0; i < n; i++) {
+        const struct vigil_counter *c = vigil_rule_set_counter(rules, i);
+        unsigned kind = pack_kind(&pc, c->name);
+        cr_expect_neq(kind, 0, "%s is missing from rules/packs/README.md",
+                      c->name);
+        cr_expect(kind == 0 || kind == bit[c->kind],
+                  "%s is a %s counter, the table says otherwise", c->name,
+                  vigil_count_kind_name(c->kind));
+    }
+    for (size_t i = 0; i < pc.n; i++)
+        cr_expect_not_null(vigil_rule_set_find_counter(rules, pc.names[i]),
+                           "the table lists %s, no pack feeds it", pc.names[i]);
+    vigil_rule_set_unref(rules);
+    vigil_config_destroy(cfg);
 }
