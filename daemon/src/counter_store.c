@@ -1,6 +1,5 @@
 #include "counter_store.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "num.h"
+
 struct vigil_feed_item *
 vigil_feed_item_create(const struct vigil_indicator_snapshot *s)
 {
@@ -326,9 +328,8 @@ static void add_number_field(cJSON *o, const char *key, const redisReply *v)
         cJSON_AddNullToObject(o, key);
         return;
     }
-    char *end;
-    double d = strtod(v->str, &end);
-    if (end == v->str + v->len && isfinite(d))
+    double d;
+    if (vigil_num_double(v->str, v->len, &d))
         cJSON_AddNumberToObject(o, key, d);
     else
         cJSON_AddStringToObject(o, key, v->str);

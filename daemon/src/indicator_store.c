@@ -1,9 +1,7 @@
 #include "indicator_store.h"
 
 #include <cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,5 @@
 #include "notification.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,21 +43,6 @@ static bool parse_unsigned(const char *s, size_t len, unsigned *out)
             return false;
         v = v * 10 + (unsigned)(s[i] - '0');
     }
-    *out = v;
-    return true;
-}
-
-static bool parse_value(const char *s, size_t len, double *out)
-{
-    char buf[64];
-    if (len == 0 || len >= sizeof(buf))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    double v = strtod(buf, &end);
-    if (*end || end == buf || !isfinite(v))
-        return false;
     *out = v;
     return true;
 }
@@ -202,7 +185,8 @@ int vigil_notification_parse(struct vigil_notification *out,
         why = "out of memory";
         goto err_free;
     }
-    nt.has_value = parse_value(nt.value_text, strlen(nt.value_text), &nt.value);
+    nt.has_value =
+        vigil_num_double(nt.value_text, strlen(nt.value_text), &nt.value);
     *out = nt;
     return 0;
 
